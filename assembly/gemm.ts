@@ -1,0 +1,111 @@
+/**
+ * The matrix product both convolutions are built on:  C[M, N] += A[M, K] * B[K, N].
+ *
+ * Contract (all pointers are byte offsets into linear memory, f32 elements):
+ * - A is read element-wise at a + 4*(m*sAm + k*sAk), so callers pass W or W^T without copying.
+ * - B is packed in panels of 8 columns (see packRows / conv2d's im2col): panel j holds
+ *   columns 8j..8j+7, row k of it at b + 4*(8*(j*K + k)); the last panel is padded with zeros.
+ *   Panels must be 16-byte aligned.
+ * - C has row stride ldc elements; columns of a row are contiguous. C is accumulated into:
+ *   callers zero it or fill it with the bias first.
+ * - C must not alias A or B.
+ * The SIMD build runs a 4x8 register tile (8 f32x4 accumulators: more spill on V8's x64
+ * backend); K is split in blocks so one B panel block stays in L1 while A rows stream.
+ * Both builds add the k terms in the same order, so they agree bit for bit.
+ */
+
+const KC: i32 = 256;
+
+export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,
+                           b: usize, c: usize, ldc: i32): void {
+  const panels = (N + 7) >> 3;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    for (let j = 0; j < panels; j++) {
+      const n0 = j << 3;
+      const nValid = min(8, N - n0);
+      const pb = b + ((<usize>j * <usize>K + <usize>k0) << 5);
+      const pa = a + ((<usize>k0 * <usize>sAk) << 2);
+      const pc = c + (<usize>n0 << 2);
+      let m = 0;
+      if (ASC_FEATURE_SIMD && nValid == 8) {
+        for (; m + 4 <= M; m += 4) {
+          tile4x8(kc, pa + ((<usize>m * <usize>sAm) << 2), <usize>sAm << 2, <usize>sAk << 2,
+                  pb, pc + ((<usize>m * <usize>ldc) << 2), <usize>ldc << 2);
+        }
+      }
+      for (; m < M; m++) {
+        row1(kc, pa + ((<usize>m * <usize>sAm) << 2), <usize>sAk << 2, pb,
+             pc + ((<usize>m * <usize>ldc) << 2), nValid);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function tile4x8(K: i32, a: usize, sAm: usize, sAk: usize, b: usize, c: usize, ldc: usize): void {
+  const c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+  let x00 = v128.load(c), x01 = v128.load(c, 16);
+  let x10 = v128.load(c1), x11 = v128.load(c1, 16);
+  let x20 = v128.load(c2), x21 = v128.load(c2, 16);
+  let x30 = v128.load(c3), x31 = v128.load(c3, 16);
+  let a0 = a, a1 = a + sAm, a2 = a1 + sAm, a3 = a2 + sAm;
+  let pb = b;
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let s = v128.load32_splat(a0);
+    x00 = f32x4.add(x00, f32x4.mul(s, b0)); x01 = f32x4.add(x01, f32x4.mul(s, b1));
+    s = v128.load32_splat(a1);
+    x10 = f32x4.add(x10, f32x4.mul(s, b0)); x11 = f32x4.add(x11, f32x4.mul(s, b1));
+    s = v128.load32_splat(a2);
+    x20 = f32x4.add(x20, f32x4.mul(s, b0)); x21 = f32x4.add(x21, f32x4.mul(s, b1));
+    s = v128.load32_splat(a3);
+    x30 = f32x4.add(x30, f32x4.mul(s, b0)); x31 = f32x4.add(x31, f32x4.mul(s, b1));
+    a0 += sAk; a1 += sAk; a2 += sAk; a3 += sAk;
+    pb += 32;
+  }
+  v128.store(c, x00); v128.store(c, x01, 16);
+  v128.store(c1, x10); v128.store(c1, x11, 16);
+  v128.store(c2, x20); v128.store(c2, x21, 16);
+  v128.store(c3, x30); v128.store(c3, x31, 16);
+}
+
+/** One row of C against one panel, any number of valid columns (edges, and the scalar build). */
+// @ts-ignore: decorator
+@inline function row1(K: i32, a: usize, sAk: usize, b: usize, c: usize, nValid: i32): void {
+  for (let n = 0; n < nValid; n++) {
+    let acc = load<f32>(c + (<usize>n << 2));
+    let pa = a, pb = b + (<usize>n << 2);
+    for (let k = 0; k < K; k++) {
+      acc += load<f32>(pa) * load<f32>(pb);
+      pa += sAk; pb += 32;
+    }
+    store<f32>(c + (<usize>n << 2), acc);
+  }
+}
+
+/**
+ * Pack a row-major matrix X[K, N] (row stride ldx) into 8-column panels for gemmPacked,
+ * zero-padding the last panel. dst needs 4 * 8 * K * ceil(N/8) bytes, 16-byte aligned.
+ */
+export function packRows(K: i32, N: i32, x: usize, ldx: i32, dst: usize): void {
+  const panels = (N + 7) >> 3;
+  for (let j = 0; j < panels; j++) {
+    const n0 = j << 3;
+    const nValid = min(8, N - n0);
+    let out = dst + ((<usize>j * <usize>K) << 5);
+    let src = x + (<usize>n0 << 2);
+    for (let k = 0; k < K; k++) {
+      if (ASC_FEATURE_SIMD && nValid == 8) {
+        v128.store(out, v128.load(src));
+        v128.store(out, v128.load(src, 16), 16);
+      } else {
+        for (let n = 0; n < 8; n++) {
+          store<f32>(out + (<usize>n << 2), n < nValid ? load<f32>(src + (<usize>n << 2)) : 0);
+        }
+      }
+      out += 32;
+      src += <usize>ldx << 2;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The kernels' exported signatures (assembly/index.ts). Pointers are byte offsets into the
+ * model's memory; every size is passed explicitly. See each assembly/ file for the contract.
+ */
+type Ptr = number;
+
+export interface Kernels {
+  conv2dScratchFloats(C: number, OC: number, KH: number, KW: number, OH: number, OW: number, groups: number): number;
+  conv2d(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number, SH: number, SW: number,
+         PT: number, PL: number, OH: number, OW: number, groups: number,
+         x: Ptr, w: Ptr, bias: Ptr, y: Ptr, scratch: Ptr): void;
+  conv2dTranspose(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number, SH: number,
+                  SW: number, PT: number, PL: number, OH: number, OW: number, groups: number,
+                  dy: Ptr, w: Ptr, dx: Ptr, scratch: Ptr): void;
+  maxpool(planes: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+          PT: number, PL: number, OH: number, OW: number, x: Ptr, y: Ptr, switches: Ptr): void;
+  unpool(planes: number, H: number, W: number, OH: number, OW: number, dy: Ptr, switches: Ptr, dx: Ptr): void;
+  avgpool(planes: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+          PT: number, PL: number, OH: number, OW: number, includePad: number, x: Ptr, y: Ptr): void;
+  avgpoolBackward(planes: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+                  PT: number, PL: number, OH: number, OW: number, includePad: number, dy: Ptr, dx: Ptr): void;
+  relu(n: number, x: Ptr, y: Ptr): void;
+  reluBackward(n: number, fwd: Ptr, dy: Ptr, dx: Ptr): void;
+  reluGuided(n: number, fwd: Ptr, dy: Ptr, dx: Ptr): void;
+  lrn(N: number, C: number, HW: number, size: number, alpha: number, beta: number, bias: number, x: Ptr, y: Ptr): void;
+  lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, bias: number,
+              x: Ptr, dy: Ptr, dx: Ptr, scratch: Ptr): void;
+  dense(N: number, I: number, O: number, x: Ptr, w: Ptr, bias: Ptr, y: Ptr): void;
+  denseTranspose(N: number, I: number, O: number, dy: Ptr, w: Ptr, dx: Ptr): void;
+  softmax(N: number, classes: number, x: Ptr, y: Ptr): void;
+  fill(p: Ptr, v: number, n: number): void;
+}
