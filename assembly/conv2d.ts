@@ -7,7 +7,7 @@
  * by group through gemmPacked; `scratch` must hold conv2dScratchFloats(...) floats, 16-byte
  * aligned, and must not alias anything else. Kernels never allocate.
  */
-import { gemmPacked, packRows } from './gemm';
+import { gemmPacked, gemmScratchFloats, packRows } from './gemm';
 import { fill } from './fill';
 
 /** Floats of scratch a forward or transposed call needs. */
@@ -15,40 +15,48 @@ export function conv2dScratchFloats(C: i32, OC: i32, KH: i32, KW: i32, OH: i32, 
   const K = (C / groups) * KH * KW;
   const P = OH * OW;
   const padded = ((P + 7) >> 3) << 3;
-  const forward = K * padded;
-  const transposed = (OC / groups) * padded + K * P;
+  const forward = K * padded + gemmScratchFloats(OC / groups, K);
+  const transposed = (OC / groups) * padded + (((K * P + 3) >> 2) << 2) + gemmScratchFloats(K, OC / groups);
   return max(forward, transposed);
 }
 
 /**
  * im2col straight into gemm panels: row k = (c, ky, kx) of the group's channels, column
  * p = oy*OW + ox, value x[c, oy*SH - PT + ky, ox*SW - PL + kx] or 0 outside the image.
+ * For each (k, oy) the valid columns are one run [oxa, oxb), so the inner loops carry no
+ * bounds tests.
  */
 function im2colPacked(x: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i32, SW: i32,
                       PT: i32, PL: i32, OH: i32, OW: i32, dst: usize): void {
   const K = Cg * KH * KW;
   const P = OH * OW;
-  const panels = (P + 7) >> 3;
+  const padded = ((P + 7) >> 3) << 3;
+  const K32 = <usize>K << 5;
   let k = 0;
   for (let c = 0; c < Cg; c++) {
     const plane = x + ((<usize>c * <usize>H * <usize>W) << 2);
     for (let ky = 0; ky < KH; ky++) {
       for (let kx = 0; kx < KW; kx++) {
-        let oy = 0, ox = 0;
-        for (let j = 0; j < panels; j++) {
-          let out = dst + ((<usize>j * <usize>K + <usize>k) << 5);
-          for (let n = 0; n < 8; n++) {
-            let v: f32 = 0;
-            if (oy < OH) {
-              const iy = oy * SH - PT + ky, ix = ox * SW - PL + kx;
-              if (<u32>iy < <u32>H && <u32>ix < <u32>W) {
-                v = load<f32>(plane + ((<usize>iy * <usize>W + <usize>ix) << 2));
-              }
-              if (++ox == OW) { ox = 0; oy++; }
-            }
-            store<f32>(out + (<usize>n << 2), v);
+        const base = dst + (<usize>k << 5);
+        // ox*SW - PL + kx in [0, W)  <=>  ox in [oxa, oxb)
+        const oxa = min(OW, max(0, (PL - kx + SW - 1) / SW));
+        const oxb = max(oxa, min(OW, (W - 1 + PL - kx) / SW + 1));
+        let p = 0;
+        for (let oy = 0; oy < OH; oy++) {
+          const iy = oy * SH - PT + ky;
+          if (<u32>iy >= <u32>H) {
+            for (let ox = 0; ox < OW; ox++, p++) store<f32>(base + (<usize>(p >> 3) * K32) + (<usize>(p & 7) << 2), 0);
+            continue;
           }
+          for (let ox = 0; ox < oxa; ox++, p++) store<f32>(base + (<usize>(p >> 3) * K32) + (<usize>(p & 7) << 2), 0);
+          let src = plane + ((<usize>iy * <usize>W + <usize>(oxa * SW - PL + kx)) << 2);
+          for (let ox = oxa; ox < oxb; ox++, p++) {
+            store<f32>(base + (<usize>(p >> 3) * K32) + (<usize>(p & 7) << 2), load<f32>(src));
+            src += <usize>SW << 2;
+          }
+          for (let ox = oxb; ox < OW; ox++, p++) store<f32>(base + (<usize>(p >> 3) * K32) + (<usize>(p & 7) << 2), 0);
         }
+        for (; p < padded; p++) store<f32>(base + (<usize>(p >> 3) * K32) + (<usize>(p & 7) << 2), 0);
         k++;
       }
     }
@@ -70,7 +78,8 @@ export function conv2d(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32
         fill(yg + ((<usize>oc * <usize>P) << 2), b, P);
       }
       im2colPacked(xg, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, scratch);
-      gemmPacked(OCg, P, K, w + ((<usize>(g * OCg) * <usize>K) << 2), K, 1, scratch, yg, P);
+      gemmPacked(OCg, P, K, w + ((<usize>(g * OCg) * <usize>K) << 2), K, 1, scratch, yg, P,
+                 scratch + ((<usize>K * <usize>(((P + 7) >> 3) << 3)) << 2));
     }
   }
 }
@@ -96,7 +105,8 @@ export function conv2dTranspose(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32
       // cols[K, P] = W_g^T dy_g: A(m = k, k = oc) = w[oc*K + k], so sAm = 1, sAk = K.
       packRows(OCg, P, dyg, P, packed);
       fill(cols, 0, K * P);
-      gemmPacked(K, P, OCg, w + ((<usize>(g * OCg) * <usize>K) << 2), 1, K, packed, cols, P);
+      gemmPacked(K, P, OCg, w + ((<usize>(g * OCg) * <usize>K) << 2), 1, K, packed, cols, P,
+                 cols + ((<usize>(((K * P + 3) >> 2) << 2)) << 2));
       col2im(cols, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, dxg);
     }
   }

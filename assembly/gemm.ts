@@ -8,30 +8,41 @@
  *   Panels must be 16-byte aligned.
  * - C has row stride ldc elements; columns of a row are contiguous. C is accumulated into:
  *   callers zero it or fill it with the bias first.
- * - C must not alias A or B.
+ * - `scratch` holds gemmScratchFloats(M, K) floats (16-byte aligned): the SIMD build copies
+ *   each K block of A into groups of 4 interleaved rows, so the inner loop reads A and B
+ *   through two pointers with constant offsets.
+ * - C must not alias A, B or scratch.
  * The SIMD build runs a 4x8 register tile (8 f32x4 accumulators: more spill on V8's x64
- * backend); K is split in blocks so one B panel block stays in L1 while A rows stream.
+ * backend); K is split in blocks of 256 so one B panel block stays in L1 and the packed A
+ * block in L2 while all panels stream past it.
  * Both builds add the k terms in the same order, so they agree bit for bit.
  */
 
 const KC: i32 = 256;
 
+/** Floats of scratch gemmPacked needs for packing A: one K block of every 4-row group. */
+export function gemmScratchFloats(M: i32, K: i32): i32 {
+  return ((M + 3) >> 2) * 4 * min(K, KC);
+}
+
 export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,
-                           b: usize, c: usize, ldc: i32): void {
+                           b: usize, c: usize, ldc: i32, scratch: usize): void {
   const panels = (N + 7) >> 3;
+  const M4 = ASC_FEATURE_SIMD ? M & ~3 : 0;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
+    const pa = a + ((<usize>k0 * <usize>sAk) << 2);
+    if (M4) packA(M4, kc, pa, sAm, sAk, scratch);
     for (let j = 0; j < panels; j++) {
       const n0 = j << 3;
       const nValid = min(8, N - n0);
       const pb = b + ((<usize>j * <usize>K + <usize>k0) << 5);
-      const pa = a + ((<usize>k0 * <usize>sAk) << 2);
       const pc = c + (<usize>n0 << 2);
       let m = 0;
       if (ASC_FEATURE_SIMD && nValid == 8) {
-        for (; m + 4 <= M; m += 4) {
-          tile4x8(kc, pa + ((<usize>m * <usize>sAm) << 2), <usize>sAm << 2, <usize>sAk << 2,
-                  pb, pc + ((<usize>m * <usize>ldc) << 2), <usize>ldc << 2);
+        for (; m < M4; m += 4) {
+          tile4x8(kc, scratch + ((<usize>m * <usize>kc) << 2), pb,
+                  pc + ((<usize>m * <usize>ldc) << 2), <usize>ldc << 2);
         }
       }
       for (; m < M; m++) {
@@ -42,26 +53,43 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,
   }
 }
 
+/** A[0:M4, 0:kc] -> groups of 4 rows, interleaved: group g, column k at 4*(g*4*kc + 4k). */
+function packA(M4: i32, kc: i32, a: usize, sAm: i32, sAk: i32, dst: usize): void {
+  const sm = <usize>sAm << 2, sk = <usize>sAk << 2;
+  let out = dst;
+  for (let m = 0; m < M4; m += 4) {
+    let p0 = a + ((<usize>m * <usize>sAm) << 2);
+    for (let k = 0; k < kc; k++) {
+      store<f32>(out, load<f32>(p0));
+      store<f32>(out, load<f32>(p0 + sm), 4);
+      store<f32>(out, load<f32>(p0 + 2 * sm), 8);
+      store<f32>(out, load<f32>(p0 + 3 * sm), 12);
+      out += 16;
+      p0 += sk;
+    }
+  }
+}
+
 // @ts-ignore: decorator
-@inline function tile4x8(K: i32, a: usize, sAm: usize, sAk: usize, b: usize, c: usize, ldc: usize): void {
+@inline function tile4x8(K: i32, a: usize, b: usize, c: usize, ldc: usize): void {
   const c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
   let x00 = v128.load(c), x01 = v128.load(c, 16);
   let x10 = v128.load(c1), x11 = v128.load(c1, 16);
   let x20 = v128.load(c2), x21 = v128.load(c2, 16);
   let x30 = v128.load(c3), x31 = v128.load(c3, 16);
-  let a0 = a, a1 = a + sAm, a2 = a1 + sAm, a3 = a2 + sAm;
-  let pb = b;
-  for (let k = 0; k < K; k++) {
+  let pa = a, pb = b;
+  const end = a + (<usize>K << 4);
+  while (pa < end) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-    let s = v128.load32_splat(a0);
+    let s = v128.load32_splat(pa);
     x00 = f32x4.add(x00, f32x4.mul(s, b0)); x01 = f32x4.add(x01, f32x4.mul(s, b1));
-    s = v128.load32_splat(a1);
+    s = v128.load32_splat(pa, 4);
     x10 = f32x4.add(x10, f32x4.mul(s, b0)); x11 = f32x4.add(x11, f32x4.mul(s, b1));
-    s = v128.load32_splat(a2);
+    s = v128.load32_splat(pa, 8);
     x20 = f32x4.add(x20, f32x4.mul(s, b0)); x21 = f32x4.add(x21, f32x4.mul(s, b1));
-    s = v128.load32_splat(a3);
+    s = v128.load32_splat(pa, 12);
     x30 = f32x4.add(x30, f32x4.mul(s, b0)); x31 = f32x4.add(x31, f32x4.mul(s, b1));
-    a0 += sAk; a1 += sAk; a2 += sAk; a3 += sAk;
+    pa += 16;
     pb += 32;
   }
   v128.store(c, x00); v128.store(c, x01, 16);

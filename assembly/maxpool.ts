@@ -21,8 +21,12 @@ export function maxpool(planes: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, 
         let m = load<f32>(xp + (<usize>best << 2));
         for (let iy = y0; iy < y1; iy++) {
           for (let ix = x0; ix < x1; ix++) {
-            const v = load<f32>(xp + (<usize>(iy * W + ix) << 2));
-            if (v > m) { m = v; best = iy * W + ix; }
+            // Branch-free: which element wins is data-dependent and unpredictable.
+            const at = iy * W + ix;
+            const v = load<f32>(xp + (<usize>at << 2));
+            const better = v > m;
+            best = select<i32>(at, best, better);
+            m = select<f32>(v, m, better);
           }
         }
         store<f32>(y + (out << 2), m);

@@ -15,3 +15,7 @@ export { loadModel } from './models/load.js';
 export type { LoadOptions } from './models/load.js';
 export { simdSupported } from './wasm/load.js';
 export type { Backend } from './wasm/load.js';
+export { networkToOnnx } from './onnx/write.js';
+export { parseNpy, encodeNpy } from './io/npy.js';
+export { preprocessImage, PRESETS, PRESET_NAMES, checkImageSize } from './io/preprocess.js';
+export type { Pixels, PresetSpec } from './io/preprocess.js';

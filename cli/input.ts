@@ -1,0 +1,134 @@
+/**
+ * What every model/input command shares: pick the model (cheaply, before the slow weight load),
+ * read the input (an image through the preset, or a .npy tensor used as is), check that the
+ * input fits, then load the model with a status line.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import {
+  ARCHITECTURES, loadModel, ArgumentError, type Backend, type Model, type Network,
+  type Tensor,
+} from '../src/index.js';
+import { parseNpy } from '../src/io/npy.js';
+import { preprocessImage, PRESET_NAMES } from '../src/io/preprocess.js';
+import { decodeImage } from '../src/io/image-node.js';
+import { choice, integer, UsageError } from './args.js';
+import type { Status } from './status.js';
+
+export const DEFAULT_MODEL = 'zfnet';
+
+export interface ModelInputValues {
+  model?: string;
+  image?: string;
+  input?: string;
+  seed?: string;
+  backend?: string;
+  preprocess?: string;
+}
+
+export interface Prepared {
+  modelName: string;
+  network: Network;
+  seed: number;
+  backend?: Backend;
+  /** The input tensor [N, C, H, W]. */
+  input: Tensor;
+  /** Where the input came from, for messages. */
+  inputName: string;
+}
+
+/** Validate options, build the network description and read the input; no weights yet. */
+export async function prepare(values: ModelInputValues, command: string): Promise<Prepared> {
+  const modelName = values.model ?? DEFAULT_MODEL;
+  const seed = integer(values.seed, 'seed', 0, 2 ** 32 - 1) ?? 1;
+  const backend = choice(values.backend, 'backend', ['simd', 'scalar'] as const);
+  const preset = choice(values.preprocess, 'preprocess', PRESET_NAMES);
+  if (values.image !== undefined && values.input !== undefined) {
+    throw new UsageError(`give either --image or --input, not both (see zf-vis ${command} --help)`);
+  }
+  if (values.image === undefined && values.input === undefined) {
+    throw new UsageError(`${command} needs --image FILE or --input FILE.npy (see zf-vis ${command} --help)`);
+  }
+  if (values.input !== undefined && preset !== undefined) {
+    throw new UsageError('--preprocess applies to --image only; an --input tensor is used as is');
+  }
+  const network = networkOf(modelName);
+
+  let input: Tensor;
+  let inputName: string;
+  if (values.image !== undefined) {
+    inputName = values.image;
+    const pixels = decodeImage(await readInput(values.image), basename(values.image));
+    input = preprocessImage(pixels, network.input, preset ?? network.preprocess);
+  } else {
+    inputName = values.input!;
+    input = parseNpy(await readInput(values.input!), basename(values.input!));
+    checkFits(input, network, basename(values.input!));
+  }
+  return { modelName, network, seed, backend, input, inputName };
+}
+
+/** The network description of a built-in model name (cheap: no weights). */
+export function networkOf(name: string): Network {
+  const build = ARCHITECTURES[name];
+  if (!build) {
+    throw new UsageError(`unknown model '${name}'; built-in models: ${Object.keys(ARCHITECTURES).join(', ')} ` +
+      '(model files are not supported yet)');
+  }
+  return build();
+}
+
+/** Refuse a tensor that the network cannot take, naming the file (the engine would too, later). */
+function checkFits(t: Tensor, network: Network, name: string): void {
+  const want = network.input;
+  const s = t.shape;
+  if (s.length !== 4 || s[0] < 1 || s[1] !== want[0] || s[2] !== want[1] || s[3] !== want[2]) {
+    const hint = s.length === 3 ? ' (add a batch axis: x[None])' : '';
+    throw new ArgumentError(`${name} has shape [${s.join(', ')}] but ${network.name} takes ` +
+      `[N, ${want.join(', ')}]${hint}`);
+  }
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i])) {
+      throw new ArgumentError(`${name} holds ${d[i]} at flat index ${i}; inputs must be finite numbers`);
+    }
+  }
+}
+
+export async function load(p: Prepared, status: Status): Promise<Model> {
+  status.set(`zf-vis: loading ${p.modelName}...`);
+  try {
+    return await loadModel(p.modelName, { seed: p.seed, backend: p.backend, batch: p.input.shape[0] });
+  } finally {
+    status.clear();
+  }
+}
+
+export async function readInput(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${fsReason(e)}`);
+  }
+}
+
+export async function writeOutput(path: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeFile(path, bytes);
+  } catch (e) {
+    throw new UsageError(`cannot write ${path}: ${fsReason(e)}`);
+  }
+}
+
+function fsReason(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  switch (code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EISDIR': return 'it is a directory';
+    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'ERR_FS_FILE_TOO_LARGE': return 'the file is too large (over 2 GB)';
+    case 'ENOSPC': return 'no space left on the device';
+    default: return (e as Error).message?.split('\n')[0] ?? String(e);
+  }
+}

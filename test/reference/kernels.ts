@@ -1,0 +1,327 @@
+/**
+ * Scalar references for every kernel, written from the contracts in assembly/*.ts and
+ * docs/design.md ("Deconvnet conventions"), not from the wasm code. Plain loops, float64
+ * accumulation, one output element (or one scattered term) at a time. Inputs are the exact
+ * f32 values handed to the kernels; outputs are Float64Array (Int32Array for switches).
+ */
+
+/** Geometry of a convolution as the kernels take it (bottom/right pads implied by OH/OW). */
+export interface ConvGeom {
+  N: number; C: number; H: number; W: number;
+  OC: number; KH: number; KW: number;
+  SH: number; SW: number; PT: number; PL: number;
+  OH: number; OW: number; groups: number;
+}
+
+/** Geometry of a pooling window op over `planes` = N*C planes of [H, W]. */
+export interface PoolGeom {
+  planes: number; H: number; W: number;
+  KH: number; KW: number; SH: number; SW: number;
+  PT: number; PL: number; OH: number; OW: number;
+}
+
+type Arr = ArrayLike<number>;
+
+/**
+ * y[n, oc, oy, ox] = bias[oc] + sum over c in oc's group, ky, kx of
+ *   w[oc, c, ky, kx] * x[n, group*Cg + c, oy*SH - PT + ky, ox*SW - PL + kx]  (0 outside).
+ */
+export function conv2dRef(g: ConvGeom, x: Arr, w: Arr, bias?: Arr): Float64Array {
+  const { N, C, H, W, OC, KH, KW, SH, SW, PT, PL, OH, OW, groups } = g;
+  const Cg = C / groups, OCg = OC / groups;
+  const y = new Float64Array(N * OC * OH * OW);
+  for (let n = 0; n < N; n++) {
+    for (let oc = 0; oc < OC; oc++) {
+      const grp = Math.floor(oc / OCg);
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++) {
+          let s = bias ? bias[oc] : 0;
+          for (let c = 0; c < Cg; c++) {
+            const ci = grp * Cg + c;
+            for (let ky = 0; ky < KH; ky++) {
+              const iy = oy * SH - PT + ky;
+              if (iy < 0 || iy >= H) continue;
+              for (let kx = 0; kx < KW; kx++) {
+                const ix = ox * SW - PL + kx;
+                if (ix < 0 || ix >= W) continue;
+                s += w[((oc * Cg + c) * KH + ky) * KW + kx] * x[((n * C + ci) * H + iy) * W + ix];
+              }
+            }
+          }
+          y[((n * OC + oc) * OH + oy) * OW + ox] = s;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/**
+ * The adjoint of conv2dRef without bias: every term w * x of the forward becomes w * dy added
+ * into dx at the same x position. dx has exactly the forward input's size.
+ */
+export function conv2dTransposeRef(g: ConvGeom, dy: Arr, w: Arr): Float64Array {
+  const { N, C, H, W, OC, KH, KW, SH, SW, PT, PL, OH, OW, groups } = g;
+  const Cg = C / groups, OCg = OC / groups;
+  const dx = new Float64Array(N * C * H * W);
+  for (let n = 0; n < N; n++) {
+    for (let oc = 0; oc < OC; oc++) {
+      const grp = Math.floor(oc / OCg);
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++) {
+          const d = dy[((n * OC + oc) * OH + oy) * OW + ox];
+          for (let c = 0; c < Cg; c++) {
+            const ci = grp * Cg + c;
+            for (let ky = 0; ky < KH; ky++) {
+              const iy = oy * SH - PT + ky;
+              if (iy < 0 || iy >= H) continue;
+              for (let kx = 0; kx < KW; kx++) {
+                const ix = ox * SW - PL + kx;
+                if (ix < 0 || ix >= W) continue;
+                dx[((n * C + ci) * H + iy) * W + ix] += w[((oc * Cg + c) * KH + ky) * KW + kx] * d;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/** The in-image cells of output (oy, ox)'s window, as flat indices iy*W + ix in row-major order. */
+export function windowCells(g: PoolGeom, oy: number, ox: number): number[] {
+  const cells: number[] = [];
+  for (let ky = 0; ky < g.KH; ky++) {
+    const iy = oy * g.SH - g.PT + ky;
+    if (iy < 0 || iy >= g.H) continue;
+    for (let kx = 0; kx < g.KW; kx++) {
+      const ix = ox * g.SW - g.PL + kx;
+      if (ix < 0 || ix >= g.W) continue;
+      cells.push(iy * g.W + ix);
+    }
+  }
+  return cells;
+}
+
+/**
+ * Max over the window clipped to the image (the pad never wins); the switch is the flat index
+ * iy*W + ix within the plane of the first maximum in row-major order (strict >).
+ */
+export function maxpoolRef(g: PoolGeom, x: Arr): { y: Float64Array; switches: Int32Array } {
+  const { planes, H, W, OH, OW } = g;
+  const y = new Float64Array(planes * OH * OW);
+  const switches = new Int32Array(planes * OH * OW);
+  for (let p = 0; p < planes; p++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const cells = windowCells(g, oy, ox);
+        if (cells.length === 0) throw new Error('reference: a pooling window misses the image');
+        let best = cells[0];
+        let m = x[p * H * W + best];
+        for (const at of cells) {
+          const v = x[p * H * W + at];
+          if (v > m) { m = v; best = at; }
+        }
+        const o = (p * OH + oy) * OW + ox;
+        y[o] = m;
+        switches[o] = best;
+      }
+    }
+  }
+  return { y, switches };
+}
+
+/** The selection max-pool applies given fixed switches: y[o] = x[plane, switch[o]]. */
+export function selectRef(planes: number, H: number, W: number, OH: number, OW: number,
+                          x: Arr, switches: Arr): Float64Array {
+  const y = new Float64Array(planes * OH * OW);
+  for (let p = 0; p < planes; p++) {
+    for (let o = 0; o < OH * OW; o++) y[p * OH * OW + o] = x[p * H * W + switches[p * OH * OW + o]];
+  }
+  return y;
+}
+
+/** dx = 0, then dx[plane, switch[o]] += dy[o]: values sharing a switch are summed. */
+export function unpoolRef(planes: number, H: number, W: number, OH: number, OW: number,
+                          dy: Arr, switches: Arr): Float64Array {
+  const dx = new Float64Array(planes * H * W);
+  for (let p = 0; p < planes; p++) {
+    for (let o = 0; o < OH * OW; o++) dx[p * H * W + switches[p * OH * OW + o]] += dy[p * OH * OW + o];
+  }
+  return dx;
+}
+
+/** The divisor of an average-pool window: the full window, or only its in-image cells. */
+function avgDivisor(g: PoolGeom, cells: number[], includePad: boolean): number {
+  return includePad ? g.KH * g.KW : cells.length;
+}
+
+export function avgpoolRef(g: PoolGeom, includePad: boolean, x: Arr): Float64Array {
+  const { planes, H, W, OH, OW } = g;
+  const y = new Float64Array(planes * OH * OW);
+  for (let p = 0; p < planes; p++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const cells = windowCells(g, oy, ox);
+        let s = 0;
+        for (const at of cells) s += x[p * H * W + at];
+        y[(p * OH + oy) * OW + ox] = s / avgDivisor(g, cells, includePad);
+      }
+    }
+  }
+  return y;
+}
+
+/** The adjoint: each output cell spreads dy / divisor over its window's in-image cells. */
+export function avgpoolBackwardRef(g: PoolGeom, includePad: boolean, dy: Arr): Float64Array {
+  const { planes, H, W, OH, OW } = g;
+  const dx = new Float64Array(planes * H * W);
+  for (let p = 0; p < planes; p++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const cells = windowCells(g, oy, ox);
+        const share = dy[(p * OH + oy) * OW + ox] / avgDivisor(g, cells, includePad);
+        for (const at of cells) dx[p * H * W + at] += share;
+      }
+    }
+  }
+  return dx;
+}
+
+export function reluRef(x: Arr): Float64Array {
+  return Float64Array.from(x, (v) => (v > 0 ? v : 0));
+}
+
+/** Gradient mode: dy passes where the forward activation is > 0. */
+export function reluBackwardRef(fwd: Arr, dy: Arr): Float64Array {
+  return Float64Array.from(dy, (d, i) => (fwd[i] > 0 ? d : 0));
+}
+
+/** Guided mode: dy passes where both the forward activation and dy are > 0. */
+export function reluGuidedRef(fwd: Arr, dy: Arr): Float64Array {
+  return Float64Array.from(dy, (d, i) => (fwd[i] > 0 && d > 0 ? d : 0));
+}
+
+/** ONNX/Caffe LRN window of channel c: [c - floor((size-1)/2), c + ceil((size-1)/2)] clipped. */
+export function lrnWindow(c: number, C: number, size: number): [number, number] {
+  return [Math.max(0, c - Math.floor((size - 1) / 2)), Math.min(C - 1, c + Math.ceil((size - 1) / 2))];
+}
+
+/** t[c] = bias + alpha/size * sum_{j in win(c)} x[j]^2, layout [N, C, HW]. */
+function lrnDenominators(N: number, C: number, HW: number, size: number, alpha: number, bias: number,
+                         x: Arr): Float64Array {
+  const t = new Float64Array(N * C * HW);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const [lo, hi] = lrnWindow(c, C, size);
+      for (let i = 0; i < HW; i++) {
+        let s = 0;
+        for (let j = lo; j <= hi; j++) s += x[(n * C + j) * HW + i] ** 2;
+        t[(n * C + c) * HW + i] = bias + (alpha / size) * s;
+      }
+    }
+  }
+  return t;
+}
+
+/** y[c] = x[c] / t[c]^beta. */
+export function lrnRef(N: number, C: number, HW: number, size: number, alpha: number, beta: number,
+                       bias: number, x: Arr): Float64Array {
+  const t = lrnDenominators(N, C, HW, size, alpha, bias, x);
+  return Float64Array.from(t, (tt, i) => x[i] * tt ** -beta);
+}
+
+/**
+ * The vector-Jacobian product of lrnRef, built term by term from the forward formula:
+ * y[c] depends on x[c] directly (t[c]^-beta) and on every x[j], j in win(c), through t[c]:
+ *   dy[c]/dx[j] += x[c] * (-beta) t[c]^(-beta-1) * (alpha/size) * 2 x[j].
+ */
+export function lrnBackwardRef(N: number, C: number, HW: number, size: number, alpha: number, beta: number,
+                               bias: number, x: Arr, dy: Arr): Float64Array {
+  const t = lrnDenominators(N, C, HW, size, alpha, bias, x);
+  const dx = new Float64Array(N * C * HW);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const [lo, hi] = lrnWindow(c, C, size);
+      for (let i = 0; i < HW; i++) {
+        const at = (n * C + c) * HW + i;
+        dx[at] += dy[at] * t[at] ** -beta;
+        const common = dy[at] * x[at] * -beta * t[at] ** (-beta - 1) * (alpha / size) * 2;
+        for (let j = lo; j <= hi; j++) dx[(n * C + j) * HW + i] += common * x[(n * C + j) * HW + i];
+      }
+    }
+  }
+  return dx;
+}
+
+/** y[n, o] = bias[o] + sum_i W[o, i] x[n, i], W stored [O, I]. */
+export function denseRef(N: number, I: number, O: number, x: Arr, w: Arr, bias?: Arr): Float64Array {
+  const y = new Float64Array(N * O);
+  for (let n = 0; n < N; n++) {
+    for (let o = 0; o < O; o++) {
+      let s = bias ? bias[o] : 0;
+      for (let i = 0; i < I; i++) s += w[o * I + i] * x[n * I + i];
+      y[n * O + o] = s;
+    }
+  }
+  return y;
+}
+
+/** dx[n, i] = sum_o dy[n, o] W[o, i]. */
+export function denseTransposeRef(N: number, I: number, O: number, dy: Arr, w: Arr): Float64Array {
+  const dx = new Float64Array(N * I);
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < I; i++) {
+      let s = 0;
+      for (let o = 0; o < O; o++) s += dy[n * O + o] * w[o * I + i];
+      dx[n * I + i] = s;
+    }
+  }
+  return dx;
+}
+
+/** Softmax of each row, computed with the row maximum subtracted. */
+export function softmaxRef(N: number, classes: number, x: Arr): Float64Array {
+  const y = new Float64Array(N * classes);
+  for (let n = 0; n < N; n++) {
+    let m = -Infinity;
+    for (let i = 0; i < classes; i++) m = Math.max(m, x[n * classes + i]);
+    let s = 0;
+    for (let i = 0; i < classes; i++) s += Math.exp(x[n * classes + i] - m);
+    for (let i = 0; i < classes; i++) y[n * classes + i] = Math.exp(x[n * classes + i] - m) / s;
+  }
+  return y;
+}
+
+/**
+ * C[M, N] = C0 + A B with A read as a[m*sAm + k*sAk] and B row-major [K, N] (row stride ldb);
+ * C0 and the result have row stride ldc (columns >= N are carried over unchanged).
+ */
+export function matmulRef(M: number, N: number, K: number, a: Arr, sAm: number, sAk: number,
+                          b: Arr, ldb: number, c0: Arr, ldc: number): Float64Array {
+  const c = Float64Array.from(c0);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[m * sAm + k * sAk] * b[k * ldb + n];
+      c[m * ldc + n] = c0[m * ldc + n] + s;
+    }
+  }
+  return c;
+}
+
+/** The panel layout packRows promises: panel j row k at 8*(j*K + k), zero past column N. */
+export function packRowsRef(K: number, N: number, x: Arr, ldx: number): Float64Array {
+  const panels = Math.ceil(N / 8);
+  const out = new Float64Array(8 * K * panels);
+  for (let j = 0; j < panels; j++) {
+    for (let k = 0; k < K; k++) {
+      for (let n = 0; n < 8; n++) {
+        const col = 8 * j + n;
+        out[8 * (j * K + k) + n] = col < N ? x[k * ldx + col] : 0;
+      }
+    }
+  }
+  return out;
+}
