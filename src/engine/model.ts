@@ -11,7 +11,7 @@ import { namedLayers, resolvePoint, type NamedLayer } from '../graph/names.js';
 import { Arena, type Region } from '../memory/arena.js';
 import { instantiateKernels, pickBackend, type Backend } from '../wasm/load.js';
 import type { Kernels } from '../wasm/kernels.js';
-import { heUniform, mulberry32, uniformFill } from '../models/init.js';
+import { Mulberry32 } from '../models/init.js';
 import { Run } from './run.js';
 import type { Tensor } from './tensor.js';
 
@@ -148,14 +148,12 @@ export class Model {
 
   /** Seeded He-uniform weights and small biases in every layer (the built-in architectures). */
   initWeights(seed: number): void {
-    const random = mulberry32(seed);
+    const random = new Mulberry32(seed);
     for (const layer of this.layers) {
       const p = this.params.get(layer.op)!;
-      const fanIn = size(p.shape.slice(1));
-      this.setWeights(layer.name, {
-        weight: heUniform(size(p.shape), fanIn, random),
-        bias: p.bias ? uniformFill(new Float32Array(p.shape[0]), 0.01, random) : undefined,
-      });
+      // Drawn straight into the arena: fresh memory is slow to touch, so touch it once.
+      random.fillUniform(this.arena.f32(p.weight), Math.sqrt(6 / size(p.shape.slice(1))));
+      if (p.bias) random.fillUniform(this.arena.f32(p.bias), 0.01);
     }
   }
 
