@@ -10,13 +10,17 @@
 import { gemmPacked, gemmScratchFloats, packRows } from './gemm';
 import { fill } from './fill';
 
-/** Floats of scratch a forward or transposed call needs. */
-export function conv2dScratchFloats(C: i32, OC: i32, KH: i32, KW: i32, OH: i32, OW: i32, groups: i32): i32 {
-  const K = (C / groups) * KH * KW;
-  const P = OH * OW;
-  const padded = ((P + 7) >> 3) << 3;
-  const forward = K * padded + gemmScratchFloats(OC / groups, K);
-  const transposed = (OC / groups) * padded + (((K * P + 3) >> 2) << 2) + gemmScratchFloats(K, OC / groups);
+/**
+ * Floats of scratch a forward or transposed call needs. Computed in f64 so that absurd
+ * geometries report their true size to the planner instead of wrapping around in i32.
+ */
+export function conv2dScratchFloats(C: i32, OC: i32, KH: i32, KW: i32, OH: i32, OW: i32, groups: i32): f64 {
+  const K = <f64>(C / groups) * <f64>KH * <f64>KW;
+  const OCg = <f64>(OC / groups);
+  const P = <f64>OH * <f64>OW;
+  const padded = Math.ceil(P / 8) * 8;
+  const forward = K * padded + gemmScratchFloats(OCg, K);
+  const transposed = OCg * padded + Math.ceil(K * P / 4) * 4 + gemmScratchFloats(K, OCg);
   return max(forward, transposed);
 }
 

@@ -18,11 +18,12 @@
  * Both builds add the k terms in the same order, so they agree bit for bit.
  */
 
-const KC: i32 = 256;
+/** K block of gemmPacked: one block of a B panel (8 KB) stays in L1. */
+export const KC: i32 = 256;
 
-/** Floats of scratch gemmPacked needs for packing A: one K block of every 4-row group. */
-export function gemmScratchFloats(M: i32, K: i32): i32 {
-  return ((M + 3) >> 2) * 4 * min(K, KC);
+/** Floats of scratch gemmPacked needs for packing A: one K block of every 4-row group (f64: see conv2dScratchFloats). */
+export function gemmScratchFloats(M: f64, K: f64): f64 {
+  return Math.ceil(M / 4) * 4 * min(K, <f64>KC);
 }
 
 export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,

@@ -26,3 +26,6 @@ export class StaleRunError extends ZFError {}
 
 /** The operation was cancelled through its AbortSignal. */
 export class AbortError extends ZFError {}
+
+/** A kernel trapped. Inputs are validated before any kernel runs, so this is our bug: report it. */
+export class KernelError extends ZFError {}

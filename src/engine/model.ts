@@ -4,7 +4,7 @@
  * planned for a batch size when the model is created, and re-planned only if a larger batch
  * arrives. A forward pass allocates nothing.
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, KernelError } from '../errors.js';
 import type { Network, Op, Shape } from '../graph/layers.js';
 import { inferShapes, receptiveFields, size, type ReceptiveField } from '../graph/shapes.js';
 import { namedLayers, resolvePoint, type NamedLayer } from '../graph/names.js';
@@ -180,7 +180,13 @@ export class Model {
     const timings = options.profile ? new Float64Array(this.network.ops.length) : undefined;
     this.network.ops.forEach((op, i) => {
       const t0 = timings ? performance.now() : 0;
-      this.runOp(op, i, batch, k, plan);
+      try {
+        this.runOp(op, i, batch, k, plan);
+      } catch (e) {
+        if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+        throw new KernelError(`${this.network.name} op ${i} (${op.kind}): the kernel trapped (${e.message}); ` +
+          'this is a bug in zf-visualizer, please report it with the model and input');
+      }
       if (timings) timings[i] = performance.now() - t0;
     });
     this.generation += 1;
