@@ -10,31 +10,74 @@
 
 export function maxpool(planes: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32,
                         PT: i32, PL: i32, OH: i32, OW: i32, x: usize, y: usize, switches: usize): void {
+  // Output columns whose windows lie wholly inside the image horizontally: [oxa, oxb).
+  const oxa = min(OW, (PL + SW - 1) / SW);
+  const oxb = max(oxa, min(OW, (W - KW + PL) / SW + 1));
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>H * <usize>W) << 2);
     let out = <usize>p * <usize>OH * <usize>OW;
     for (let oy = 0; oy < OH; oy++) {
       const y0 = max(oy * SH - PT, 0), y1 = min(oy * SH - PT + KH, H);
-      for (let ox = 0; ox < OW; ox++) {
-        const x0 = max(ox * SW - PL, 0), x1 = min(ox * SW - PL + KW, W);
-        let best = y0 * W + x0;
-        let m = load<f32>(xp + (<usize>best << 2));
-        for (let iy = y0; iy < y1; iy++) {
-          for (let ix = x0; ix < x1; ix++) {
-            // Branch-free: which element wins is data-dependent and unpredictable.
-            const at = iy * W + ix;
-            const v = load<f32>(xp + (<usize>at << 2));
-            const better = v > m;
-            best = select<i32>(at, best, better);
-            m = select<f32>(v, m, better);
-          }
+      let ox = 0;
+      for (; ox < OW; ox++) {
+        if (ASC_FEATURE_SIMD && ox >= oxa && ox + 4 <= oxb) {
+          pool4(xp, W, y0, y1, KW, SW, ox * SW - PL, y + (out << 2), switches + (out << 2));
+          ox += 3; out += 4;
+          continue;
         }
-        store<f32>(y + (out << 2), m);
-        store<i32>(switches + (out << 2), best);
+        poolOne(xp, W, y0, y1, max(ox * SW - PL, 0), min(ox * SW - PL + KW, W), y + (out << 2), switches + (out << 2));
         out++;
       }
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline function poolOne(xp: usize, W: i32, y0: i32, y1: i32, x0: i32, x1: i32, y: usize, sw: usize): void {
+  let best = y0 * W + x0;
+  let m = load<f32>(xp + (<usize>best << 2));
+  for (let iy = y0; iy < y1; iy++) {
+    for (let ix = x0; ix < x1; ix++) {
+      const at = iy * W + ix;
+      const v = load<f32>(xp + (<usize>at << 2));
+      if (v > m) { m = v; best = at; }
+    }
+  }
+  store<f32>(y, m);
+  store<i32>(sw, best);
+}
+
+/**
+ * Four neighbouring windows at once (columns x0, x0+SW, x0+2SW, x0+3SW, all inside the image):
+ * the same row-major scan with strict >, so the tie rule is unchanged, but lane-parallel and
+ * branch-free (a scalar max chain stalls on compare-and-branch).
+ */
+// @ts-ignore: decorator
+@inline function pool4(xp: usize, W: i32, y0: i32, y1: i32, KW: i32, SW: i32, x0: i32, y: usize, sw: usize): void {
+  const lane = i32x4(0, SW, 2 * SW, 3 * SW);
+  const step = <usize>SW << 2;
+  let m = gather(xp + (<usize>(y0 * W + x0) << 2), step);
+  let best = i32x4.add(i32x4.splat(y0 * W + x0), lane);
+  for (let iy = y0; iy < y1; iy++) {
+    for (let kx = 0; kx < KW; kx++) {
+      const at = iy * W + x0 + kx;
+      const v = gather(xp + (<usize>at << 2), step);
+      const better = f32x4.gt(v, m);
+      m = v128.bitselect(v, m, better);
+      best = v128.bitselect(i32x4.add(i32x4.splat(at), lane), best, better);
+    }
+  }
+  v128.store(y, m);
+  v128.store(sw, best);
+}
+
+/** Four floats at p, p + step, p + 2 step, p + 3 step. */
+// @ts-ignore: decorator
+@inline function gather(p: usize, step: usize): v128 {
+  let v = v128.load32_zero(p);
+  v = v128.load32_lane(p + step, v, 1);
+  v = v128.load32_lane(p + 2 * step, v, 2);
+  return v128.load32_lane(p + 3 * step, v, 3);
 }
 
 /**
