@@ -3,8 +3,8 @@
  * read the input (an image through the preset, or a .npy tensor used as is), check that the
  * input fits, then load the model with a status line.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { access, constants, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   ARCHITECTURES, loadModel, ArgumentError, type Backend, type Model, type Network,
   type Tensor,
@@ -58,12 +58,12 @@ export async function prepare(values: ModelInputValues, command: string): Promis
   let inputName: string;
   if (values.image !== undefined) {
     inputName = values.image;
-    const pixels = decodeImage(await readInput(values.image), basename(values.image));
+    const pixels = decodeImage(await readInput(values.image), values.image);
     input = preprocessImage(pixels, network.input, preset ?? network.preprocess);
   } else {
     inputName = values.input!;
-    input = parseNpy(await readInput(values.input!), basename(values.input!));
-    checkFits(input, network, basename(values.input!));
+    input = parseNpy(await readInput(values.input!), values.input!);
+    checkFits(input, network, values.input!);
   }
   return { modelName, network, seed, backend, input, inputName };
 }
@@ -115,6 +115,15 @@ export async function readInput(path: string): Promise<Uint8Array> {
 export async function writeOutput(path: string, bytes: Uint8Array): Promise<void> {
   try {
     await writeFile(path, bytes);
+  } catch (e) {
+    throw new UsageError(`cannot write ${path}: ${fsReason(e)}`);
+  }
+}
+
+/** Fail early (before the slow model load) if `path` cannot be written: no such directory. */
+export async function checkWritable(path: string): Promise<void> {
+  try {
+    await access(dirname(path), constants.W_OK);
   } catch (e) {
     throw new UsageError(`cannot write ${path}: ${fsReason(e)}`);
   }

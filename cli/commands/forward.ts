@@ -1,6 +1,6 @@
 /** zf-vis forward: write one layer's activation (at a point) as .npy, and print its stats. */
 import { choice, MODEL_INPUT_HELP, MODEL_INPUT_OPTIONS, parse, required } from '../args.js';
-import { load, prepare, writeOutput, networkOf, DEFAULT_MODEL } from '../input.js';
+import { checkWritable, load, prepare, writeOutput, networkOf, DEFAULT_MODEL } from '../input.js';
 import { Status } from '../status.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { namedLayers, POINTS, type Tensor } from '../../src/index.js';
@@ -58,6 +58,7 @@ export async function forward(argv: string[], out: (text: string) => void): Prom
   const network = networkOf(values.model ?? DEFAULT_MODEL);
   resolvePoint(namedLayers(network), layer, point);
 
+  await checkWritable(outPath);
   const prepared = await prepare(values, 'forward');
   const status = new Status();
   const model = await load(prepared, status);

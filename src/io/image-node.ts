@@ -37,7 +37,10 @@ function decodePng(bytes: Uint8Array, name: string): Pixels {
   try {
     png = PNG.sync.read(toBuffer(bytes));
   } catch (e) {
-    throw new ImageDecodeError(`${name} is corrupt: ${errorText(e)}`);
+    const text = errorText(e);
+    // pngjs reports a file that ends early as a stream that finished with reads pending.
+    const truncated = /read requests|unexpected end|ended/i.test(text);
+    throw new ImageDecodeError(`${name} is corrupt: ${truncated ? 'the PNG data ends early (truncated file?)' : text}`);
   }
   return rgba(png, name);
 }

@@ -100,8 +100,9 @@ export function parseNpy(bytes: Uint8Array, name: string): Tensor {
   const data = new Float32Array(count);
   if (itemSize === 4) {
     if (LITTLE_ENDIAN_HOST) {
-      // slice() copies into a fresh, aligned buffer whatever the data offset was.
-      data.set(new Float32Array(bytes.slice(dataStart, dataStart + need).buffer));
+      // Copy the bytes into the (aligned) result, whatever the data offset was. Not
+      // bytes.slice(): on a Node Buffer that is a view, not a copy.
+      new Uint8Array(data.buffer).set(bytes.subarray(dataStart, dataStart + need));
     } else {
       for (let i = 0; i < count; i++) data[i] = view.getFloat32(dataStart + 4 * i, true);
     }
@@ -133,15 +134,19 @@ export function encodeNpy(t: Tensor): Uint8Array {
     throw new NpyFormatError(`cannot write .npy: shape [${t.shape.join(', ')}] needs ${count} values, the data has ${t.data.length}`);
   }
   const shapeText = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  // Pad with spaces and a final newline so magic + version + length + header is a multiple of 64.
+  // Byte for byte what numpy.save writes: the dict, room for the first axis to grow to 21
+  // digits, then spaces and a newline so that the data starts on a 64-byte boundary.
+  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  if (t.shape.length > 0) dict += ' '.repeat(Math.max(0, 21 - String(t.shape[0]).length));
+  // (numpy pads by 64 - (length % 64), a whole 64 when the length is already aligned.)
+  const padded = (prefix: number) => dict.length + 1 + 64 - ((prefix + dict.length + 1) % 64);
   let major = 1;
   let prefix = 10;
-  let headerLength = Math.ceil((prefix + dict.length + 1) / 64) * 64 - prefix;
+  let headerLength = padded(prefix);
   if (headerLength > 0xffff) {
     major = 2;
     prefix = 12;
-    headerLength = Math.ceil((prefix + dict.length + 1) / 64) * 64 - prefix;
+    headerLength = padded(prefix);
   }
   const header = dict.padEnd(headerLength - 1, ' ') + '\n';
   const out = new Uint8Array(prefix + headerLength + 4 * count);
