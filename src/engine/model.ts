@@ -5,7 +5,8 @@
  * arrives. A forward pass allocates nothing.
  */
 import { ArgumentError, KernelError } from '../errors.js';
-import type { Network, Op, Shape } from '../graph/layers.js';
+import type { Network, Op, Preprocess, Shape } from '../graph/layers.js';
+import { preprocessImage, type Pixels } from '../io/preprocess.js';
 import { inferShapes, receptiveFields, size, type ReceptiveField } from '../graph/shapes.js';
 import { namedLayers, resolvePoint, type NamedLayer } from '../graph/names.js';
 import { Arena, type Region } from '../memory/arena.js';
@@ -164,15 +165,23 @@ export class Model {
   }
 
   /**
-   * Run a batch through the network. The input is [N, C, H, W] float32 (already preprocessed).
+   * Run a batch through the network: a tensor [N, C, H, W] float32 (already preprocessed, used
+   * as is), or one image's RGBA pixels (ImageData or decoded PNG/JPEG), preprocessed by the
+   * network's preset.
    * Inputs containing NaN or +-Infinity are refused: they would poison every activation and
    * make switches meaningless.
    */
-  async forward(input: Tensor, options: ForwardOptions = {}): Promise<Run> {
+  async forward(input: Tensor | Pixels, options: ForwardOptions = {}): Promise<Run> {
     return this.forwardSync(input, options);
   }
 
-  forwardSync(input: Tensor, options: ForwardOptions = {}): Run {
+  /** An image's pixels as this network's input tensor [1, C, H, W], by its preset or `preset`. */
+  preprocess(pixels: Pixels, preset: Preprocess = this.network.preprocess): Tensor {
+    return preprocessImage(pixels, this.network.input, preset);
+  }
+
+  forwardSync(input: Tensor | Pixels, options: ForwardOptions = {}): Run {
+    if (isPixels(input)) input = this.preprocess(input);
     const batch = this.checkInput(input);
     if (batch > this.plan.batch) this.planFor(batch);
     const { plan, kernels: k, arena } = this;
@@ -257,6 +266,10 @@ export class Model {
   resolve(layer: string, point?: string) {
     return resolvePoint(this.layers, layer, point);
   }
+}
+
+function isPixels(x: unknown): x is Pixels {
+  return typeof x === 'object' && x !== null && 'width' in x && 'height' in x && 'data' in x;
 }
 
 function weightShape(op: Op, input: Shape): number[] | undefined {

@@ -170,3 +170,14 @@ test('zfnet memory is planned once: weights plus activations, no growth on later
   console.log(`zfnet arena: ${(before / 2 ** 20).toFixed(1)} MiB for 62.4 M parameters (249.4 MB) + activations`);
   expect(before).toBeLessThan(320 * 2 ** 20);
 });
+
+test('forward takes an image\'s RGBA pixels and preprocesses them by the network\'s preset', async () => {
+  const model = await Model.create({ ...small, preprocess: 'caffe' });
+  model.initWeights(3);
+  const pixels = { width: 40, height: 30, data: new Uint8ClampedArray(40 * 30 * 4).map((_, i) => (i * 37) % 256) };
+  const direct = (await model.forward(pixels)).output().data;
+  const tensor = model.preprocess(pixels);
+  expect(tensor.shape).toEqual([1, 3, 23, 21]);
+  expect((await model.forward(tensor)).output().data).toEqual(direct);
+  expect(model.preprocess(pixels, 'none').data).not.toEqual(tensor.data);
+});
