@@ -10,7 +10,6 @@ import * as ort from 'onnxruntime-web';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ArgumentError, Model, alexnetBvlc, alexnetTorchvision, caffenet, zfnet, type Network, type Op } from '../../src/index.js';
 import { conv, dense, lrn, maxpool } from '../../src/models/architectures.js';
-import { mulberry32, uniformFill } from '../../src/models/init.js';
 import { ProtoWriter } from '../../src/onnx/protobuf-writer.js';
 import { networkToOnnx, type OnnxWriteOptions } from '../../src/onnx/write.js';
 
@@ -54,9 +53,15 @@ const spatialSoftmaxNet: Network = {
 const tmp = mkdtempSync(join(tmpdir(), 'zf-onnx-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** A reproducible input, uniform in [-1, 1) (a small LCG: the test owns its input generator). */
 function seededInput(shape: number[], seed: number): { shape: number[]; data: Float32Array } {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { shape, data: uniformFill(new Float32Array(n), 1, mulberry32(seed)) };
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  let s = seed >>> 0;
+  for (let i = 0; i < data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = s / 2147483648 - 1;
+  }
+  return { shape, data };
 }
 
 /** max |a - b| over max |b|: the difference relative to the reference's scale. */
@@ -204,10 +209,12 @@ describe('onnxruntime parses the written models without warnings', () => {
 
   test('the harness sees onnxruntime\'s warnings (an unused initializer)', () => {
     // A hand-built Relu graph with an initializer no node reads: onnxruntime warns and removes it.
-    const valueInfo = (name: string) => new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1,
-      new ProtoWriter().int(1, 1).message(2, new ProtoWriter()
-        .message(1, new ProtoWriter().string(2, 'N')).message(1, new ProtoWriter().int(1, 1))
-        .message(1, new ProtoWriter().int(1, 2)).message(1, new ProtoWriter().int(1, 2))))));
+    const valueInfo = (name: string) => {
+      const dim = (v: number | string) => (typeof v === 'string' ? new ProtoWriter().string(2, v) : new ProtoWriter().int(1, v));
+      const shape = new ProtoWriter().message(1, dim('N')).message(1, dim(1)).message(1, dim(2)).message(1, dim(2));
+      const tensorType = new ProtoWriter().int(1, 1).message(2, shape);
+      return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, tensorType));
+    };
     const graph = new ProtoWriter()
       .message(1, new ProtoWriter().string(1, 'input').string(2, 'output').string(3, 'relu').string(4, 'Relu'))
       .string(2, 'g')
