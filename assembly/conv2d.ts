@@ -11,16 +11,15 @@ import { gemmPacked, gemmScratchFloats, packRows } from './gemm';
 import { fill } from './fill';
 
 /**
- * Floats of scratch a forward or transposed call needs. Computed in f64 so that absurd
+ * Floats of scratch a conv2d or conv2dTranspose call needs. Computed in f64 so that absurd
  * geometries report their true size to the planner instead of wrapping around in i32.
  */
 export function conv2dScratchFloats(C: i32, OC: i32, KH: i32, KW: i32, OH: i32, OW: i32, groups: i32): f64 {
   const K = <f64>(C / groups) * <f64>KH * <f64>KW;
-  const OCg = <f64>(OC / groups);
   const P = <f64>OH * <f64>OW;
-  const padded = Math.ceil(P / 8) * 8;
-  const forward = K * padded + gemmScratchFloats(OCg, K);
-  const transposed = OCg * padded + Math.ceil(K * P / 4) * 4 + gemmScratchFloats(K, OCg);
+  const forward = K * Math.ceil(P / 8) * 8 + gemmScratchFloats(<f64>(OC / groups), K);
+  const transposed = conv2dPackedWeightFloats(C, OC, KH, KW, groups)
+    + conv2dTransposeScratchFloats(C, OC, KH, KW, OH, OW, groups);
   return max(forward, transposed);
 }
 
@@ -88,54 +87,93 @@ export function conv2d(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32
   }
 }
 
+/** Floats of a conv's weights packed for conv2dTransposePacked (f64: see conv2dScratchFloats). */
+export function conv2dPackedWeightFloats(C: i32, OC: i32, KH: i32, KW: i32, groups: i32): f64 {
+  const K = <f64>(C / groups) * <f64>KH * <f64>KW;
+  return <f64>OC * Math.ceil(K / 8) * 8;
+}
+
+/**
+ * Pack weights [OC, C/groups, KH, KW] for conv2dTransposePacked: per group, W_g [OCg, Kg] in
+ * 8-column panels. The deconvnet packs each layer once and reuses it for every projection.
+ */
+export function conv2dPackWeights(C: i32, OC: i32, KH: i32, KW: i32, groups: i32, w: usize, dst: usize): void {
+  const OCg = OC / groups, K = (C / groups) * KH * KW;
+  const K8 = ((K + 7) >> 3) << 3;
+  for (let g = 0; g < groups; g++) {
+    packRows(OCg, K, w + ((<usize>(g * OCg) * <usize>K) << 2), K, dst + ((<usize>(g * OCg) * <usize>K8) << 2));
+  }
+}
+
 /**
  * The adjoint of conv2d without bias: dx[n] = sum_oc w[oc]^T (*) dy[n, oc], with the forward
  * call's geometry (x is [N, C, H, W], dy is [N, OC, OH, OW]). dx is overwritten, and has
  * exactly the forward input's size: rows/columns no window reached stay zero (this is the
- * "output padding" of a transposed convolution).
+ * "output padding" of a transposed convolution). Packs the weights into scratch first.
  */
 export function conv2dTranspose(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, SH: i32,
                                 SW: i32, PT: i32, PL: i32, OH: i32, OW: i32, groups: i32,
                                 dy: usize, w: usize, dx: usize, scratch: usize): void {
+  conv2dPackWeights(C, OC, KH, KW, groups, w, scratch);
+  const packed = <usize>conv2dPackedWeightFloats(C, OC, KH, KW, groups);
+  conv2dTransposePacked(N, C, H, W, OC, KH, KW, SH, SW, PT, PL, OH, OW, groups, dy, scratch, dx,
+                        scratch + (packed << 2));
+}
+
+/**
+ * conv2dTranspose with weights packed by conv2dPackWeights. Per image and group it computes
+ * cols^T[P, Kg] = dy_g^T [P, OCg] x W_g [OCg, Kg] (so the large weight operand is the packed,
+ * reusable one and only dy is repacked) and scatters it back with col2im.
+ * scratch: conv2dTransposeScratchFloats(...) floats.
+ */
+export function conv2dTransposePacked(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, SH: i32,
+                                      SW: i32, PT: i32, PL: i32, OH: i32, OW: i32, groups: i32,
+                                      dy: usize, wPacked: usize, dx: usize, scratch: usize): void {
   const Cg = C / groups, OCg = OC / groups;
   const K = Cg * KH * KW, P = OH * OW;
-  const packed = scratch;
-  const cols = scratch + ((<usize>OCg * <usize>(((P + 7) >> 3) << 3)) << 2);
+  const K8 = ((K + 7) >> 3) << 3;
+  const cols = scratch;
+  const gemmScratch = scratch + ((<usize>(((P * K + 3) >> 2) << 2)) << 2);
   fill(dx, 0, N * C * H * W);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < groups; g++) {
       const dyg = dy + ((<usize>(n * OC + g * OCg) * <usize>P) << 2);
       const dxg = dx + ((<usize>(n * C + g * Cg) * <usize>H * <usize>W) << 2);
-      // cols[K, P] = W_g^T dy_g: A(m = k, k = oc) = w[oc*K + k], so sAm = 1, sAk = K.
-      packRows(OCg, P, dyg, P, packed);
-      fill(cols, 0, K * P);
-      gemmPacked(K, P, OCg, w + ((<usize>(g * OCg) * <usize>K) << 2), 1, K, packed, cols, P,
-                 cols + ((<usize>(((K * P + 3) >> 2) << 2)) << 2));
-      col2im(cols, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, dxg);
+      fill(cols, 0, P * K);
+      // A(m = p, k = oc) = dy_g[oc*P + p]: sAm = 1, sAk = P.
+      gemmPacked(P, K, OCg, dyg, 1, P, wPacked + ((<usize>(g * OCg) * <usize>K8) << 2), cols, K, gemmScratch);
+      col2imT(cols, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, dxg);
     }
   }
 }
 
-/** Scatter-add cols[K, P] back onto the image: the adjoint of im2col. */
-function col2im(cols: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-                PT: i32, PL: i32, OH: i32, OW: i32, dx: usize): void {
+/** Scratch floats of conv2dTransposePacked (f64: see conv2dScratchFloats). */
+export function conv2dTransposeScratchFloats(C: i32, OC: i32, KH: i32, KW: i32, OH: i32, OW: i32, groups: i32): f64 {
+  const K = <f64>(C / groups) * <f64>KH * <f64>KW;
+  const P = <f64>OH * <f64>OW;
+  return Math.ceil(P * K / 4) * 4 + gemmScratchFloats(P, <f64>(OC / groups));
+}
+
+/** Scatter-add cols^T[P, K] back onto the image: the adjoint of im2col, one output position at a time. */
+function col2imT(cols: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+                 PT: i32, PL: i32, OH: i32, OW: i32, dx: usize): void {
   let row = cols;
-  for (let c = 0; c < Cg; c++) {
-    const plane = dx + ((<usize>c * <usize>H * <usize>W) << 2);
-    for (let ky = 0; ky < KH; ky++) {
-      for (let kx = 0; kx < KW; kx++) {
-        for (let oy = 0; oy < OH; oy++) {
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      const x0 = ox * SW - PL;
+      const kxa = max(0, -x0), kxb = min(KW, W - x0);
+      for (let c = 0; c < Cg; c++) {
+        const plane = dx + ((<usize>c * <usize>H * <usize>W) << 2);
+        for (let ky = 0; ky < KH; ky++) {
           const iy = oy * SH - PT + ky;
-          if (<u32>iy >= <u32>H) { row += <usize>OW << 2; continue; }
-          const line = plane + ((<usize>iy * <usize>W) << 2);
-          for (let ox = 0; ox < OW; ox++) {
-            const ix = ox * SW - PL + kx;
-            if (<u32>ix < <u32>W) {
-              const p = line + (<usize>ix << 2);
-              store<f32>(p, load<f32>(p) + load<f32>(row + (<usize>ox << 2)));
+          if (<u32>iy < <u32>H) {
+            const line = plane + ((<usize>iy * <usize>W + <usize>x0) << 2);
+            for (let kx = kxa; kx < kxb; kx++) {
+              const p = line + (<usize>kx << 2);
+              store<f32>(p, load<f32>(p) + load<f32>(row + (<usize>kx << 2)));
             }
           }
-          row += <usize>OW << 2;
+          row += <usize>KW << 2;
         }
       }
     }

@@ -10,45 +10,78 @@
  *   callers zero it or fill it with the bias first.
  * - `scratch` holds gemmScratchFloats(M, K) floats (16-byte aligned): the SIMD build copies
  *   each K block of A into groups of 4 interleaved rows, so the inner loop reads A and B
- *   through two pointers with constant offsets.
+ *   through two pointers with constant offsets; the last 32 floats hold a partial tile of C.
  * - C must not alias A, B or scratch.
  * The SIMD build runs a 4x8 register tile (8 f32x4 accumulators: more spill on V8's x64
- * backend); K is split in blocks of 256 so one B panel block stays in L1 and the packed A
- * block in L2 while all panels stream past it.
+ * backend); K and M are split in blocks of 256 so one B panel block stays in L1 and the packed
+ * A block in L2 while all panels stream past it (transposed convs have M = C*KH*KW, up to 3456).
  * Both builds add the k terms in the same order, so they agree bit for bit.
  */
 
 /** K block of gemmPacked: one block of a B panel (8 KB) stays in L1. */
 export const KC: i32 = 256;
+/** M block: one packed block of A (MC x KC floats, 256 KB) stays in L2 while every panel passes. */
+export const MC: i32 = 256;
 
-/** Floats of scratch gemmPacked needs for packing A: one K block of every 4-row group (f64: see conv2dScratchFloats). */
+/** Floats of scratch gemmPacked needs: one packed block of A, and a partial tile of C (f64: see conv2dScratchFloats). */
 export function gemmScratchFloats(M: f64, K: f64): f64 {
-  return Math.ceil(M / 4) * 4 * min(K, <f64>KC);
+  return min(Math.ceil(M / 4) * 4, <f64>MC) * min(K, <f64>KC) + 32;
 }
 
 export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,
                            b: usize, c: usize, ldc: i32, scratch: usize): void {
   const panels = (N + 7) >> 3;
+  // Rows handled by 4x8 tiles (SIMD build); the rest, and everything in the scalar build, by row1.
   const M4 = ASC_FEATURE_SIMD ? M & ~3 : 0;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const pa = a + ((<usize>k0 * <usize>sAk) << 2);
-    if (M4) packA(M4, kc, pa, sAm, sAk, scratch);
+    if (ASC_FEATURE_SIMD) for (let m0 = 0; m0 < M4; m0 += MC) {
+      const mc = min(MC, M4 - m0);
+      packA(mc, kc, pa + ((<usize>m0 * <usize>sAm) << 2), sAm, sAk, scratch);
+      for (let j = 0; j < panels; j++) {
+        const n0 = j << 3;
+        tiles(mc, kc, scratch, b + ((<usize>j * <usize>K + <usize>k0) << 5),
+              c + ((<usize>m0 * <usize>ldc + <usize>n0) << 2), ldc, min(8, N - n0),
+              scratch + ((<usize>mc * <usize>kc) << 2));
+      }
+    }
     for (let j = 0; j < panels; j++) {
       const n0 = j << 3;
-      const nValid = min(8, N - n0);
       const pb = b + ((<usize>j * <usize>K + <usize>k0) << 5);
-      const pc = c + (<usize>n0 << 2);
-      let m = 0;
-      if (ASC_FEATURE_SIMD && nValid == 8) {
-        for (; m < M4; m += 4) {
-          tile4x8(kc, scratch + ((<usize>m * <usize>kc) << 2), pb,
-                  pc + ((<usize>m * <usize>ldc) << 2), <usize>ldc << 2);
-        }
+      for (let m = M4; m < M; m++) {
+        const pam = pa + ((<usize>m * <usize>sAm) << 2), pcm = c + ((<usize>m * <usize>ldc + <usize>n0) << 2);
+        if (ASC_FEATURE_SIMD) rowSimd(kc, pam, <usize>sAk << 2, pb, pcm, min(8, N - n0), scratch);
+        else row1(kc, pam, <usize>sAk << 2, pb, pcm, min(8, N - n0));
       }
-      for (; m < M; m++) {
-        row1(kc, pa + ((<usize>m * <usize>sAm) << 2), <usize>sAk << 2, pb,
-             pc + ((<usize>m * <usize>ldc) << 2), nValid);
+    }
+  }
+}
+
+/**
+ * mc rows (a multiple of 4, packed at `packed`) of C against one panel. A partial last panel
+ * (B is zero-padded) runs the tile on a 4x8 copy of C's columns in `tmp`: small N is common,
+ * the deconvnet's region-limited transposed convs have N = 1..30.
+ */
+// @ts-ignore: decorator
+@inline function tiles(mc: i32, kc: i32, packed: usize, pb: usize, pc: usize, ldc: i32, nValid: i32, tmp: usize): void {
+  const ldcBytes = <usize>ldc << 2;
+  for (let m = 0; m < mc; m += 4) {
+    const pa = packed + ((<usize>m * <usize>kc) << 2);
+    const pcm = pc + <usize>m * ldcBytes;
+    if (nValid == 8) {
+      tile4x8(kc, pa, pb, pcm, ldcBytes);
+      continue;
+    }
+    for (let r = 0; r < 4; r++) {
+      for (let n = 0; n < 8; n++) {
+        store<f32>(tmp + (<usize>(r * 8 + n) << 2), n < nValid ? load<f32>(pcm + <usize>r * ldcBytes + (<usize>n << 2)) : 0);
+      }
+    }
+    tile4x8(kc, pa, pb, tmp, 32);
+    for (let r = 0; r < 4; r++) {
+      for (let n = 0; n < nValid; n++) {
+        store<f32>(pcm + <usize>r * ldcBytes + (<usize>n << 2), load<f32>(tmp + (<usize>(r * 8 + n) << 2)));
       }
     }
   }
@@ -97,6 +130,32 @@ function packA(M4: i32, kc: i32, a: usize, sAm: i32, sAk: i32, dst: usize): void
   v128.store(c1, x10); v128.store(c1, x11, 16);
   v128.store(c2, x20); v128.store(c2, x21, 16);
   v128.store(c3, x30); v128.store(c3, x31, 16);
+}
+
+/**
+ * One leftover row of C against one panel, 8 columns in two vectors (the SIMD build's rows
+ * past the last multiple of 4: when M is tiny, as in the deconvnet's one-unit crops, these are
+ * most of the work). A partial panel goes through 8 floats at `tmp`.
+ */
+// @ts-ignore: decorator
+@inline function rowSimd(K: i32, a: usize, sAk: usize, b: usize, c: usize, nValid: i32, tmp: usize): void {
+  let out = c;
+  if (nValid < 8) {
+    for (let n = 0; n < 8; n++) store<f32>(tmp + (<usize>n << 2), n < nValid ? load<f32>(c + (<usize>n << 2)) : 0);
+    out = tmp;
+  }
+  let x0 = v128.load(out), x1 = v128.load(out, 16);
+  let pa = a, pb = b;
+  for (let k = 0; k < K; k++) {
+    const s = v128.load32_splat(pa);
+    x0 = f32x4.add(x0, f32x4.mul(s, v128.load(pb)));
+    x1 = f32x4.add(x1, f32x4.mul(s, v128.load(pb, 16)));
+    pa += sAk; pb += 32;
+  }
+  v128.store(out, x0); v128.store(out, x1, 16);
+  if (nValid < 8) {
+    for (let n = 0; n < nValid; n++) store<f32>(c + (<usize>n << 2), load<f32>(tmp + (<usize>n << 2)));
+  }
 }
 
 /** One row of C against one panel, any number of valid columns (edges, and the scalar build). */

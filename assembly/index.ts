@@ -1,5 +1,8 @@
 /** The module's exports: every kernel, built as assembly/simd.wasm and assembly/scalar.wasm. */
-export { conv2d, conv2dTranspose, conv2dScratchFloats } from './conv2d';
+export {
+  conv2d, conv2dTranspose, conv2dTransposePacked, conv2dPackWeights, conv2dScratchFloats,
+  conv2dPackedWeightFloats, conv2dTransposeScratchFloats,
+} from './conv2d';
 export { gemmPacked, gemmScratchFloats, packRows } from './gemm';
 export { maxpool, unpool } from './maxpool';
 export { avgpool, avgpoolBackward } from './avgpool';
@@ -7,4 +10,4 @@ export { relu, reluBackward, reluGuided } from './relu';
 export { lrn, lrnBackward } from './lrn';
 export { dense, denseTranspose } from './dense';
 export { softmax } from './softmax';
-export { fill } from './fill';
+export { fill, nonzeroBox } from './fill';

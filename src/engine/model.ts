@@ -34,15 +34,27 @@ export interface ForwardOptions {
   profile?: boolean;
 }
 
-interface Plan {
+/** @internal Where everything lives in the model's memory for the planned batch. */
+export interface Plan {
   batch: number;
   input: Region;
   outputs: Region[];
   switches: (Region | undefined)[];
+  /** Conv scratch (im2col panels, packed weights), shared by every conv call. */
   scratch: Region;
+  /**
+   * The backward walk's buffers, one image at a time: two ping-pong buffers of the largest
+   * per-image tensor, two for the cropped region a region-limited transposed conv works on,
+   * and LRN backward's scratch.
+   */
+  back: { a: Region; b: Region; cropIn: Region; cropOut: Region; lrn: Region; box: Region };
 }
 
-interface Params { weight: Region; bias?: Region; shape: number[] }
+/**
+ * @internal A layer's weights in the arena; convs also keep a copy packed for the transposed
+ * conv, refreshed lazily after the weights change.
+ */
+export interface Params { weight: Region; bias?: Region; shape: number[]; packed?: Region; packedStale?: boolean }
 
 export class Model {
   readonly layers: NamedLayer[];
@@ -68,6 +80,9 @@ export class Model {
         shape,
         weight: arena.alloc(size(shape), `${name} weights`),
         bias: (op as { bias?: boolean }).bias ? arena.alloc(shape[0], `${name} bias`) : undefined,
+        packed: op.kind === 'conv' ? arena.alloc(kernels.conv2dPackedWeightFloats(
+          this.inputShape(i)[0], op.filters, op.kernel[0], op.kernel[1], op.groups), `${name} packed weights`) : undefined,
+        packedStale: true,
       });
     });
     this.weightsEnd = arena.mark();
@@ -113,7 +128,14 @@ export class Model {
       }
     });
     const scratch = a.alloc(scratchFloats, 'scratch');
-    this.plan = { batch, input, outputs, switches, scratch };
+    const largest = Math.max(size(this.network.input), ...this.shapes.map(size));
+    const lrnFloats = Math.max(0, ...this.network.ops.map((op, i) => (op.kind === 'lrn' ? 2 * size(this.shapes[i]) : 0)));
+    const back = {
+      a: a.alloc(largest, 'backward buffer'), b: a.alloc(largest, 'backward buffer'),
+      cropIn: a.alloc(largest, 'backward crop'), cropOut: a.alloc(largest, 'backward crop'),
+      lrn: a.alloc(lrnFloats, 'LRN backward scratch'), box: a.alloc(4, 'backward box'),
+    };
+    this.plan = { batch, input, outputs, switches, scratch, back };
   }
 
   /** Names of layers with weights, and the weight shapes they expect. */
@@ -138,6 +160,7 @@ export class Model {
       throw new ArgumentError(`${layer}: bias must be a Float32Array of ${p.shape[0]} values, got ${describeArray(weights.bias)}`);
     }
     this.arena.write(p.weight, weights.weight);
+    p.packedStale = true;
     if (p.bias) this.arena.write(p.bias, weights.bias ?? new Float32Array(p.shape[0]));
   }
 
@@ -154,6 +177,7 @@ export class Model {
       const p = this.params.get(layer.op)!;
       // Drawn straight into the arena: fresh memory is slow to touch, so touch it once.
       random.fillUniform(this.arena.f32(p.weight), Math.sqrt(6 / size(p.shape.slice(1))));
+      p.packedStale = true;
       if (p.bias) random.fillUniform(this.arena.f32(p.bias), 0.01);
     }
   }
@@ -262,6 +286,23 @@ export class Model {
   /** @internal */ outputRegion(op: number): Region { return this.plan.outputs[op]; }
   /** @internal */ switchRegion(op: number): Region | undefined { return this.plan.switches[op]; }
   /** @internal */ inputRegion(): Region { return this.plan.input; }
+  /** @internal The input region of op i (the network input for op 0). */
+  opInputRegion(i: number): Region { return i === 0 ? this.plan.input : this.plan.outputs[i - 1]; }
+  /** @internal */ get planned(): Plan { return this.plan; }
+  /** @internal */ paramsAt(op: number): Params | undefined { return this.params.get(op); }
+
+  /** @internal Conv op i's weights packed for conv2dTransposePacked, packed now if they changed. */
+  packedWeights(i: number): Region {
+    const op = this.network.ops[i];
+    const p = this.params.get(i);
+    if (op.kind !== 'conv' || !p?.packed) throw new Error(`op ${i} is not a convolution`);
+    if (p.packedStale) {
+      this.kernels.conv2dPackWeights(this.inputShape(i)[0], op.filters, op.kernel[0], op.kernel[1], op.groups,
+        p.weight.offset, p.packed.offset);
+      p.packedStale = false;
+    }
+    return p.packed;
+  }
 
   resolve(layer: string, point?: string) {
     return resolvePoint(this.layers, layer, point);

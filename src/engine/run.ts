@@ -9,6 +9,7 @@ import { size } from '../graph/shapes.js';
 import type { Point } from '../graph/names.js';
 import type { Model } from './model.js';
 import type { SwitchTensor, Tensor } from './tensor.js';
+import { project, type ProjectOptions, type Projection } from '../deconv/project.js';
 
 export interface ClassScore { index: number; label: string; probability: number }
 
@@ -66,6 +67,19 @@ export class Run {
     const region = this.model.switchRegion(op)!;
     const shape = [this.batch, ...this.model.shapes[op]];
     return { shape, data: this.model.arena.readI32(region, 0, size(shape)) };
+  }
+
+  /**
+   * Project kept activations of one feature map back to pixel space (deconvnet, guided
+   * backprop or gradient). See src/deconv/project.ts for the options.
+   */
+  async project(options: ProjectOptions): Promise<Projection> {
+    return this.projectSync(options);
+  }
+
+  projectSync(options: ProjectOptions): Projection {
+    this.check();
+    return project(this, options);
   }
 
   /** @internal The output of op `op` for the whole batch. */

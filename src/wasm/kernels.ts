@@ -12,6 +12,12 @@ export interface Kernels {
   conv2dTranspose(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number, SH: number,
                   SW: number, PT: number, PL: number, OH: number, OW: number, groups: number,
                   dy: Ptr, w: Ptr, dx: Ptr, scratch: Ptr): void;
+  conv2dTransposePacked(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number, SH: number,
+                        SW: number, PT: number, PL: number, OH: number, OW: number, groups: number,
+                        dy: Ptr, wPacked: Ptr, dx: Ptr, scratch: Ptr): void;
+  conv2dPackWeights(C: number, OC: number, KH: number, KW: number, groups: number, w: Ptr, dst: Ptr): void;
+  conv2dPackedWeightFloats(C: number, OC: number, KH: number, KW: number, groups: number): number;
+  conv2dTransposeScratchFloats(C: number, OC: number, KH: number, KW: number, OH: number, OW: number, groups: number): number;
   maxpool(planes: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
           PT: number, PL: number, OH: number, OW: number, x: Ptr, y: Ptr, switches: Ptr): void;
   unpool(planes: number, H: number, W: number, OH: number, OW: number, dy: Ptr, switches: Ptr, dx: Ptr): void;
@@ -29,4 +35,5 @@ export interface Kernels {
   denseTranspose(N: number, I: number, O: number, dy: Ptr, w: Ptr, dx: Ptr): void;
   softmax(N: number, classes: number, x: Ptr, y: Ptr): void;
   fill(p: Ptr, v: number, n: number): void;
+  nonzeroBox(C: number, H: number, W: number, y0: number, y1: number, x0: number, x1: number, x: Ptr, out: Ptr): void;
 }
