@@ -82,7 +82,7 @@ export function conv2d(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32
       }
       im2colPacked(xg, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, scratch);
       gemmPacked(OCg, P, K, w + ((<usize>(g * OCg) * <usize>K) << 2), K, 1, scratch, yg, P,
-                 scratch + ((<usize>K * <usize>(((P + 7) >> 3) << 3)) << 2));
+                 scratch + ((<usize>K * <usize>(((P + 7) >> 3) << 3)) << 2), false);
     }
   }
 }
@@ -141,7 +141,7 @@ export function conv2dTransposePacked(N: i32, C: i32, H: i32, W: i32, OC: i32, K
       const dxg = dx + ((<usize>(n * C + g * Cg) * <usize>H * <usize>W) << 2);
       fill(cols, 0, P * K);
       // A(m = p, k = oc) = dy_g[oc*P + p]: sAm = 1, sAk = P.
-      gemmPacked(P, K, OCg, dyg, 1, P, wPacked + ((<usize>(g * OCg) * <usize>K8) << 2), cols, K, gemmScratch);
+      gemmPacked(P, K, OCg, dyg, 1, P, wPacked + ((<usize>(g * OCg) * <usize>K8) << 2), cols, K, gemmScratch, true);
       col2imT(cols, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, dxg);
     }
   }

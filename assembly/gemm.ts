@@ -23,13 +23,22 @@ export const KC: i32 = 256;
 /** M block: one packed block of A (MC x KC floats, 256 KB) stays in L2 while every panel passes. */
 export const MC: i32 = 256;
 
-/** Floats of scratch gemmPacked needs: one packed block of A, and a partial tile of C (f64: see conv2dScratchFloats). */
+/**
+ * Floats of scratch gemmPacked needs: one packed block of A (with the sparse form's indices
+ * and counts), and a partial tile of C (f64: see conv2dScratchFloats).
+ */
 export function gemmScratchFloats(M: f64, K: f64): f64 {
-  return min(Math.ceil(M / 4) * 4, <f64>MC) * min(K, <f64>KC) + 32;
+  const mc = min(Math.ceil(M / 4) * 4, <f64>MC), kc = min(K, <f64>KC);
+  return Math.ceil((mc * kc * 1.25 + mc / 4) / 4) * 4 + 32;
 }
 
+/**
+ * `sparseA` (SIMD build): A is mostly zeros (the deconvnet's unpooled, rectified signals are
+ * about 90% zero), so each 4-row group keeps only the k where one of its 4 values is non-zero
+ * and the tile runs over those alone. Skipped terms are exact zeros, so results are unchanged.
+ */
 export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,
-                           b: usize, c: usize, ldc: i32, scratch: usize): void {
+                           b: usize, c: usize, ldc: i32, scratch: usize, sparseA: bool): void {
   const panels = (N + 7) >> 3;
   // Rows handled by 4x8 tiles (SIMD build); the rest, and everything in the scalar build, by row1.
   const M4 = ASC_FEATURE_SIMD ? M & ~3 : 0;
@@ -38,12 +47,13 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,
     const pa = a + ((<usize>k0 * <usize>sAk) << 2);
     if (ASC_FEATURE_SIMD) for (let m0 = 0; m0 < M4; m0 += MC) {
       const mc = min(MC, M4 - m0);
-      packA(mc, kc, pa + ((<usize>m0 * <usize>sAm) << 2), sAm, sAk, scratch);
+      const tmp = scratch + ((<usize>((mc * kc + (mc * kc >> 2) + (mc >> 2) + 3) & ~3)) << 2);
+      if (sparseA) packASparse(mc, kc, pa + ((<usize>m0 * <usize>sAm) << 2), sAm, sAk, scratch);
+      else packA(mc, kc, pa + ((<usize>m0 * <usize>sAm) << 2), sAm, sAk, scratch);
       for (let j = 0; j < panels; j++) {
         const n0 = j << 3;
         tiles(mc, kc, scratch, b + ((<usize>j * <usize>K + <usize>k0) << 5),
-              c + ((<usize>m0 * <usize>ldc + <usize>n0) << 2), ldc, min(8, N - n0),
-              scratch + ((<usize>mc * <usize>kc) << 2));
+              c + ((<usize>m0 * <usize>ldc + <usize>n0) << 2), ldc, min(8, N - n0), tmp, sparseA);
       }
     }
     for (let j = 0; j < panels; j++) {
@@ -51,7 +61,7 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,
       const pb = b + ((<usize>j * <usize>K + <usize>k0) << 5);
       for (let m = M4; m < M; m++) {
         const pam = pa + ((<usize>m * <usize>sAm) << 2), pcm = c + ((<usize>m * <usize>ldc + <usize>n0) << 2);
-        if (ASC_FEATURE_SIMD) rowSimd(kc, pam, <usize>sAk << 2, pb, pcm, min(8, N - n0), scratch);
+        if (ASC_FEATURE_SIMD) rowSimd(kc, pam, <usize>sAk << 2, pb, pcm, min(8, N - n0), scratch, sparseA);
         else row1(kc, pam, <usize>sAk << 2, pb, pcm, min(8, N - n0));
       }
     }
@@ -64,13 +74,20 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,
  * the deconvnet's region-limited transposed convs have N = 1..30.
  */
 // @ts-ignore: decorator
-@inline function tiles(mc: i32, kc: i32, packed: usize, pb: usize, pc: usize, ldc: i32, nValid: i32, tmp: usize): void {
+@inline function tiles(mc: i32, kc: i32, packed: usize, pb: usize, pc: usize, ldc: i32, nValid: i32, tmp: usize,
+                       sparseA: bool): void {
   const ldcBytes = <usize>ldc << 2;
+  // The sparse form's indices and counts follow its values (packASparse).
+  const indices = packed + ((<usize>mc * <usize>kc) << 2);
+  const counts = indices + <usize>mc * <usize>kc;
   for (let m = 0; m < mc; m += 4) {
     const pa = packed + ((<usize>m * <usize>kc) << 2);
     const pcm = pc + <usize>m * ldcBytes;
+    const count = sparseA ? load<i32>(counts + (<usize>m)) : kc;
+    const pi = indices + <usize>m * <usize>kc;
     if (nValid == 8) {
-      tile4x8(kc, pa, pb, pcm, ldcBytes);
+      if (sparseA) tile4x8Sparse(count, pa, pi, pb, pcm, ldcBytes);
+      else tile4x8(kc, pa, pb, pcm, ldcBytes);
       continue;
     }
     for (let r = 0; r < 4; r++) {
@@ -78,13 +95,70 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, sAm: i32, sAk: i32,
         store<f32>(tmp + (<usize>(r * 8 + n) << 2), n < nValid ? load<f32>(pcm + <usize>r * ldcBytes + (<usize>n << 2)) : 0);
       }
     }
-    tile4x8(kc, pa, pb, tmp, 32);
+    if (sparseA) tile4x8Sparse(count, pa, pi, pb, tmp, 32);
+    else tile4x8(kc, pa, pb, tmp, 32);
     for (let r = 0; r < 4; r++) {
       for (let n = 0; n < nValid; n++) {
         store<f32>(pcm + <usize>r * ldcBytes + (<usize>n << 2), load<f32>(tmp + (<usize>(r * 8 + n) << 2)));
       }
     }
   }
+}
+
+/**
+ * packA that keeps, per 4-row group g, only the columns k where one of the 4 values is
+ * non-zero: values at dst + 16*(g*kc + i), their k at dst + 4*mc*kc + 4*(g*kc + i) (i32), and
+ * the count at dst + 5*mc*kc + 4*g (i32).
+ */
+function packASparse(mc: i32, kc: i32, a: usize, sAm: i32, sAk: i32, dst: usize): void {
+  const sm = <usize>sAm << 2, sk = <usize>sAk << 2;
+  const indices = dst + ((<usize>mc * <usize>kc) << 2);
+  const counts = indices + <usize>mc * <usize>kc;
+  for (let m = 0; m < mc; m += 4) {
+    let out = dst + ((<usize>m * <usize>kc) << 2);
+    let idx = indices + <usize>m * <usize>kc;
+    let p0 = a + ((<usize>m * <usize>sAm) << 2);
+    let count = 0;
+    for (let k = 0; k < kc; k++) {
+      const v0 = load<f32>(p0), v1 = load<f32>(p0 + sm), v2 = load<f32>(p0 + 2 * sm), v3 = load<f32>(p0 + 3 * sm);
+      p0 += sk;
+      if (v0 == 0 && v1 == 0 && v2 == 0 && v3 == 0) continue;
+      store<f32>(out, v0); store<f32>(out, v1, 4); store<f32>(out, v2, 8); store<f32>(out, v3, 12);
+      store<i32>(idx, k);
+      out += 16; idx += 4; count++;
+    }
+    store<i32>(counts + <usize>m, count);
+  }
+}
+
+/** The 4x8 tile over a sparse group: `count` columns k listed at `pi`, their 4 values at `a`. */
+// @ts-ignore: decorator
+@inline function tile4x8Sparse(count: i32, a: usize, pi: usize, b: usize, c: usize, ldc: usize): void {
+  const c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+  let x00 = v128.load(c), x01 = v128.load(c, 16);
+  let x10 = v128.load(c1), x11 = v128.load(c1, 16);
+  let x20 = v128.load(c2), x21 = v128.load(c2, 16);
+  let x30 = v128.load(c3), x31 = v128.load(c3, 16);
+  let pa = a, ii = pi;
+  const end = pi + (<usize>count << 2);
+  while (ii < end) {
+    const pb = b + (<usize>load<i32>(ii) << 5);
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let s = v128.load32_splat(pa);
+    x00 = f32x4.add(x00, f32x4.mul(s, b0)); x01 = f32x4.add(x01, f32x4.mul(s, b1));
+    s = v128.load32_splat(pa, 4);
+    x10 = f32x4.add(x10, f32x4.mul(s, b0)); x11 = f32x4.add(x11, f32x4.mul(s, b1));
+    s = v128.load32_splat(pa, 8);
+    x20 = f32x4.add(x20, f32x4.mul(s, b0)); x21 = f32x4.add(x21, f32x4.mul(s, b1));
+    s = v128.load32_splat(pa, 12);
+    x30 = f32x4.add(x30, f32x4.mul(s, b0)); x31 = f32x4.add(x31, f32x4.mul(s, b1));
+    pa += 16;
+    ii += 4;
+  }
+  v128.store(c, x00); v128.store(c, x01, 16);
+  v128.store(c1, x10); v128.store(c1, x11, 16);
+  v128.store(c2, x20); v128.store(c2, x21, 16);
+  v128.store(c3, x30); v128.store(c3, x31, 16);
 }
 
 /** A[0:M4, 0:kc] -> groups of 4 rows, interleaved: group g, column k at 4*(g*4*kc + 4k). */
@@ -138,7 +212,8 @@ function packA(M4: i32, kc: i32, a: usize, sAm: i32, sAk: i32, dst: usize): void
  * most of the work). A partial panel goes through 8 floats at `tmp`.
  */
 // @ts-ignore: decorator
-@inline function rowSimd(K: i32, a: usize, sAk: usize, b: usize, c: usize, nValid: i32, tmp: usize): void {
+@inline function rowSimd(K: i32, a: usize, sAk: usize, b: usize, c: usize, nValid: i32, tmp: usize,
+                         sparseA: bool): void {
   let out = c;
   if (nValid < 8) {
     for (let n = 0; n < 8; n++) store<f32>(tmp + (<usize>n << 2), n < nValid ? load<f32>(c + (<usize>n << 2)) : 0);
@@ -147,9 +222,11 @@ function packA(M4: i32, kc: i32, a: usize, sAm: i32, sAk: i32, dst: usize): void
   let x0 = v128.load(out), x1 = v128.load(out, 16);
   let pa = a, pb = b;
   for (let k = 0; k < K; k++) {
-    const s = v128.load32_splat(pa);
-    x0 = f32x4.add(x0, f32x4.mul(s, v128.load(pb)));
-    x1 = f32x4.add(x1, f32x4.mul(s, v128.load(pb, 16)));
+    if (!sparseA || load<f32>(pa) != 0) {
+      const s = v128.load32_splat(pa);
+      x0 = f32x4.add(x0, f32x4.mul(s, v128.load(pb)));
+      x1 = f32x4.add(x1, f32x4.mul(s, v128.load(pb, 16)));
+    }
     pa += sAk; pb += 32;
   }
   v128.store(out, x0); v128.store(out, x1, 16);
