@@ -4,10 +4,10 @@ export {
   conv2dPackedWeightFloats, conv2dTransposeScratchFloats,
 } from './conv2d';
 export { gemmPacked, gemmScratchFloats, packRows } from './gemm';
-export { maxpool, unpool } from './maxpool';
+export { maxpool, unpool, unpoolWindow } from './maxpool';
 export { avgpool, avgpoolBackward } from './avgpool';
 export { relu, reluBackward, reluGuided } from './relu';
 export { lrn, lrnBackward } from './lrn';
 export { dense, denseTranspose } from './dense';
 export { softmax } from './softmax';
-export { fill, nonzeroBox } from './fill';
+export { fill, cropWindow, placeWindow } from './fill';

@@ -98,3 +98,26 @@ export function unpool(planes: i32, H: i32, W: i32, OH: i32, OW: i32,
     }
   }
 }
+
+/**
+ * unpool over a window of the output, for the deconvnet's region-limited walk: only cells in
+ * rows [oy0, oy1) x columns [ox0, ox1) scatter, and dx is written only in the window
+ * [iy0, iy1) x [ix0, ix1) that holds all their switches (the rest of dx is left as it was).
+ */
+export function unpoolWindow(planes: i32, H: i32, W: i32, OH: i32, OW: i32, oy0: i32, oy1: i32, ox0: i32, ox1: i32,
+                             iy0: i32, iy1: i32, ix0: i32, ix1: i32, dy: usize, switches: usize, dx: usize): void {
+  for (let p = 0; p < planes; p++) {
+    const dxp = dx + ((<usize>p * <usize>H * <usize>W) << 2);
+    for (let y = iy0; y < iy1; y++) {
+      for (let x = ix0; x < ix1; x++) store<f32>(dxp + (<usize>(y * W + x) << 2), 0);
+    }
+    const base = <usize>p * <usize>OH * <usize>OW;
+    for (let oy = oy0; oy < oy1; oy++) {
+      for (let ox = ox0; ox < ox1; ox++) {
+        const o = (base + <usize>(oy * OW + ox)) << 2;
+        const at = dxp + (<usize>load<i32>(switches + o) << 2);
+        store<f32>(at, load<f32>(at) + load<f32>(dy + o));
+      }
+    }
+  }
+}

@@ -47,7 +47,7 @@ export interface Plan {
    * per-image tensor, two for the cropped region a region-limited transposed conv works on,
    * and LRN backward's scratch.
    */
-  back: { a: Region; b: Region; cropIn: Region; cropOut: Region; lrn: Region; box: Region };
+  back: { a: Region; b: Region; cropIn: Region; cropOut: Region; lrn: Region };
 }
 
 /**
@@ -133,7 +133,7 @@ export class Model {
     const back = {
       a: a.alloc(largest, 'backward buffer'), b: a.alloc(largest, 'backward buffer'),
       cropIn: a.alloc(largest, 'backward crop'), cropOut: a.alloc(largest, 'backward crop'),
-      lrn: a.alloc(lrnFloats, 'LRN backward scratch'), box: a.alloc(4, 'backward box'),
+      lrn: a.alloc(lrnFloats, 'LRN backward scratch'),
     };
     this.plan = { batch, input, outputs, switches, scratch, back };
   }

@@ -20,6 +20,8 @@ export interface Kernels {
   conv2dTransposeScratchFloats(C: number, OC: number, KH: number, KW: number, OH: number, OW: number, groups: number): number;
   maxpool(planes: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
           PT: number, PL: number, OH: number, OW: number, x: Ptr, y: Ptr, switches: Ptr): void;
+  unpoolWindow(planes: number, H: number, W: number, OH: number, OW: number, oy0: number, oy1: number, ox0: number,
+               ox1: number, iy0: number, iy1: number, ix0: number, ix1: number, dy: Ptr, switches: Ptr, dx: Ptr): void;
   unpool(planes: number, H: number, W: number, OH: number, OW: number, dy: Ptr, switches: Ptr, dx: Ptr): void;
   avgpool(planes: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
           PT: number, PL: number, OH: number, OW: number, includePad: number, x: Ptr, y: Ptr): void;
@@ -35,5 +37,6 @@ export interface Kernels {
   denseTranspose(N: number, I: number, O: number, dy: Ptr, w: Ptr, dx: Ptr): void;
   softmax(N: number, classes: number, x: Ptr, y: Ptr): void;
   fill(p: Ptr, v: number, n: number): void;
-  nonzeroBox(C: number, H: number, W: number, y0: number, y1: number, x0: number, x1: number, x: Ptr, out: Ptr): void;
+  cropWindow(C: number, H: number, W: number, y0: number, x0: number, h: number, w: number, src: Ptr, dst: Ptr): void;
+  placeWindow(C: number, H: number, W: number, y0: number, x0: number, h: number, w: number, src: Ptr, dst: Ptr): void;
 }
