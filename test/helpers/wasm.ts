@@ -6,7 +6,7 @@
  * `corruptedGuards()`.
  */
 import { Arena, type Region } from '../../src/memory/arena.js';
-import { instantiateKernels, type Backend } from '../../src/wasm/load.js';
+import { ARENA_START, instantiateKernels, type Backend } from '../../src/wasm/load.js';
 import type { Kernels } from '../../src/wasm/kernels.js';
 import { mulberry32 } from '../../src/models/init.js';
 import { windowOut } from '../../src/graph/shapes.js';
@@ -18,10 +18,21 @@ export type { Region, Backend };
 /** Every kernel test runs on both builds. */
 export const BACKENDS = ['simd', 'scalar'] as const;
 
-/** The exported GEMM pieces, not in the engine's `Kernels` interface (assembly/gemm.ts). */
+/**
+ * Exports this suite calls that the engine's `Kernels` interface does not (yet) declare: the
+ * GEMM pieces (assembly/gemm.ts) and the pre-packed transposed convolution (assembly/conv2d.ts).
+ */
 export interface TestKernels extends Kernels {
+  conv2dPackedWeightFloats(C: number, OC: number, KH: number, KW: number, groups: number): number;
+  conv2dPackWeights(C: number, OC: number, KH: number, KW: number, groups: number, w: number, dst: number): void;
+  conv2dTransposeScratchFloats(C: number, OC: number, KH: number, KW: number, OH: number, OW: number,
+                               groups: number): number;
+  conv2dTransposePacked(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number,
+                        SH: number, SW: number, PT: number, PL: number, OH: number, OW: number, groups: number,
+                        dy: number, wPacked: number, dx: number, scratch: number): void;
+  gemmScratchFloats(M: number, K: number): number;
   gemmPacked(M: number, N: number, K: number, a: number, sAm: number, sAk: number,
-             b: number, c: number, ldc: number): void;
+             b: number, c: number, ldc: number, scratch: number, sparseA: number): void;
   packRows(K: number, N: number, x: number, ldx: number, dst: number): void;
 }
 
@@ -49,7 +60,10 @@ export interface Harness {
   readI32(r: Region): Int32Array;
   /** Overwrite a region with garbage (default NaN) before a kernel writes it. */
   garbage(r: Region, value?: number): void;
-  /** Names of regions whose canary band after them was overwritten. */
+  /**
+   * Names of regions whose canary band after them was overwritten, and '(static data)' if
+   * anything below ARENA_START (the kernels' own data, and where a null pointer points) changed.
+   */
   corruptedGuards(): string[];
   /** Drop every region allocated since the harness was made (between cases). */
   reset(): void;
@@ -58,6 +72,7 @@ export interface Harness {
 export async function kernelsFor(backend: Backend): Promise<Harness> {
   const arena = new Arena();
   const k = (await instantiateKernels(backend, arena.memory)) as TestKernels;
+  const low = new Uint8Array(arena.memory.buffer, 0, ARENA_START).slice();
   const guards: { name: string; offset: number; floats: number }[] = [];
 
   const fillF32 = (offset: number, floats: number, v: number) => {
@@ -112,6 +127,11 @@ export async function kernelsFor(backend: Backend): Promise<Harness> {
       for (const g of guards) {
         const band = new Float32Array(arena.memory.buffer, g.offset, g.floats);
         if (band.some((v) => v !== CANARY)) bad.push(g.name);
+      }
+      const now = new Uint8Array(arena.memory.buffer, 0, ARENA_START);
+      if (now.some((v, i) => v !== low[i])) {
+        bad.push('(static data)');
+        low.set(now); // report once, not on every later case
       }
       return bad;
     },
@@ -176,6 +196,14 @@ export function randomF32(n: number, random: () => number, lo = -1, hi = 1): Flo
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * random();
   return out;
+}
+
+/**
+ * Like the deconvnet's signals (unpooled, rectified): about `zeros` of the entries exactly 0,
+ * the rest uniform in [-1, 1).
+ */
+export function sparseF32(n: number, random: () => number, zeros = 0.85): Float32Array {
+  return Float32Array.from({ length: n }, () => (random() < zeros ? 0 : 2 * random() - 1));
 }
 
 /** Sum over i of a[i] * b[i] in float64. */
@@ -252,6 +280,10 @@ export function convCases(): ConvCase[] {
   cases.push(convCase(3, 7, 1, 3, CONV_WINDOWS[7], true));             // K = 363
   cases.push(convCase(12, 4, 1, 1, CONV_WINDOWS[7], false));           // K = 1452 (6 blocks)
   cases.push(convCase(24, 9, 3, 1, [8, 8, 5, 5, 1, 1, 2, 2, 2, 2], true)); // K = 200, P = 64
+  // P beyond one 256-row M block of the transposed conv's GEMM (M = P there), K beyond 256 too.
+  cases.push(convCase(32, 6, 1, 1, [20, 20, 3, 3, 1, 1, 1, 1, 1, 1], false)); // P = 400, K = 288
+  cases.push(convCase(17, 5, 1, 1, [25, 22, 3, 3, 1, 1, 0, 1, 2, 0], true));  // P = 525, K = 153
+  cases.push(convCase(6, 4, 2, 3, [23, 21, 5, 5, 1, 2, 2, 1, 2, 3], true));   // P = 253, groups 2
   return cases.filter((c) => c.OH >= 1 && c.OW >= 1);
 }
 

@@ -1,12 +1,13 @@
-// conv2d and conv2dTranspose against the float64 references, on both builds, over a sweep of
-// channel counts (1..17, groups 1/2/3), odd sizes, asymmetric pads, stride != kernel, batch 1
-// and 3, spatial outputs P not a multiple of 8 and GEMM depths K beyond one 256 block.
+// conv2d, conv2dTranspose, and conv2dPackWeights + conv2dTransposePacked against the float64
+// references on both builds, over a sweep of channel counts (1..17, groups 1/2/3), odd sizes,
+// asymmetric pads, stride != kernel, batch 1 and 3, spatial outputs P not a multiple of 8 (and
+// beyond 256), and GEMM depths K beyond one 256 block.
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
   BACKENDS, convCases, describeDiff, fmt, kernelsFor, maxAbsDiff, maxRelDiff, mulberry32, randomF32,
-  type ConvCase, type Harness,
+  sparseF32, type ConvCase, type Harness,
 } from '../helpers/wasm.js';
-import { conv2dRef, conv2dTransposeRef } from '../reference/kernels.js';
+import { conv2dRef, conv2dTransposeRef, packRowsRef } from '../reference/kernels.js';
 
 /** float32 accumulation over K <= ~1500 terms of [-1, 1] products, relative to max |y|. */
 const TOL = 1e-5;
@@ -19,7 +20,9 @@ function inputs(c: ConvCase, seed: number) {
     x: randomF32(c.N * c.C * c.H * c.W, random),
     w: randomF32(c.OC * Cg * c.KH * c.KW, random),
     bias: c.bias ? randomF32(c.OC, random) : undefined,
-    dy: randomF32(c.N * c.OC * c.OH * c.OW, random),
+    // Every other seed, dy like the deconvnet's: mostly exact zeros (the transposed conv's
+    // GEMM runs with sparseA on it).
+    dy: seed % 2 ? sparseF32(c.N * c.OC * c.OH * c.OW, random) : randomF32(c.N * c.OC * c.OH * c.OW, random),
   };
 }
 
@@ -44,9 +47,34 @@ function runTranspose(h: Harness, c: ConvCase, dy: Float32Array, w: Float32Array
   return { dx: h.read(rdx), untouched };
 }
 
+/** conv2dPackWeights then conv2dTransposePacked, twice on the same packed weights (it is reused). */
+function runTransposePacked(h: Harness, c: ConvCase, dy: Float32Array, w: Float32Array) {
+  const rdy = h.f32(dy, 'dy'), rw = h.f32(w, 'w');
+  const rwp = h.alloc(h.k.conv2dPackedWeightFloats(c.C, c.OC, c.KH, c.KW, c.groups), 'packed w');
+  h.k.conv2dPackWeights(c.C, c.OC, c.KH, c.KW, c.groups, rw.offset, rwp.offset);
+  const packed = h.read(rwp);
+  const rs = h.alloc(h.k.conv2dTransposeScratchFloats(c.C, c.OC, c.KH, c.KW, c.OH, c.OW, c.groups), 'scratch');
+  const dxs = [0, 1].map(() => {
+    const rdx = h.alloc(c.N * c.C * c.H * c.W, 'dx');
+    h.k.conv2dTransposePacked(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.OH, c.OW,
+      c.groups, rdy.offset, rwp.offset, rdx.offset, rs.offset);
+    return h.read(rdx);
+  });
+  const untouched = maxAbsDiff(h.read(rdy), dy) === 0 && maxAbsDiff(h.read(rwp), packed) === 0;
+  return { packed, dx: dxs[0], again: dxs[1], untouched };
+}
+
 describe.each(BACKENDS)('conv2d [%s]', (backend) => {
   let h: Harness;
   beforeAll(async () => { h = await kernelsFor(backend); });
+
+  test('the exports have the signatures this suite calls', () => {
+    // A wasm export's length is its parameter count: a changed contract fails here, loudly,
+    // rather than as a missing argument read as 0 (a null pointer) further down.
+    expect([h.k.conv2d.length, h.k.conv2dTranspose.length, h.k.conv2dTransposePacked.length]).toEqual([19, 18, 18]);
+    expect([h.k.conv2dScratchFloats.length, h.k.conv2dTransposeScratchFloats.length,
+      h.k.conv2dPackedWeightFloats.length, h.k.conv2dPackWeights.length]).toEqual([7, 7, 5, 7]);
+  });
 
   test(`forward matches the reference (${cases.length} shapes)`, () => {
     let worst = 0;
@@ -83,6 +111,33 @@ describe.each(BACKENDS)('conv2d [%s]', (backend) => {
       if (!untouched) failures.push(`${c.name}: modified an input`);
     });
     console.log(`conv2dTranspose [${backend}] ${cases.length} cases: max rel diff ${fmt(worst)}`);
+    expect(failures).toEqual([]);
+  });
+
+  test(`conv2dPackWeights + conv2dTransposePacked match the reference (${cases.length} shapes)`, () => {
+    let worst = 0;
+    const failures: string[] = [];
+    cases.forEach((c, i) => {
+      h.reset();
+      const { w, dy } = inputs(c, 2000 + i);
+      const { packed, dx, again, untouched } = runTransposePacked(h, c, dy, w);
+      // Layout: per group, W_g [OCg, Kg] in 8-column panels (packRows), groups OCg*ceil(Kg/8)*8 apart.
+      const Cg = c.C / c.groups, OCg = c.OC / c.groups, K = Cg * c.KH * c.KW, K8 = Math.ceil(K / 8) * 8;
+      const layout = new Float64Array(c.OC * K8);
+      for (let g = 0; g < c.groups; g++) {
+        layout.set(packRowsRef(OCg, K, w.subarray(g * OCg * K, (g + 1) * OCg * K), K), g * OCg * K8);
+      }
+      if (maxAbsDiff(packed, layout) !== 0) failures.push(`${c.name}: packed weights ${describeDiff(packed, layout)}`);
+      const ref = conv2dTransposeRef(c, dy, w);
+      const d = maxRelDiff(dx, ref);
+      worst = Math.max(worst, d);
+      if (!(d <= TOL)) failures.push(`${c.name}: rel diff ${fmt(d)}; ${describeDiff(dx, ref)}`);
+      if (maxAbsDiff(again, dx) !== 0) failures.push(`${c.name}: second call on the same packed weights differs`);
+      const bad = h.corruptedGuards();
+      if (bad.length) failures.push(`${c.name}: wrote past the end of ${bad.join(', ')}`);
+      if (!untouched) failures.push(`${c.name}: modified dy or the packed weights`);
+    });
+    console.log(`conv2dTransposePacked [${backend}] ${cases.length} cases: max rel diff ${fmt(worst)}`);
     expect(failures).toEqual([]);
   });
 

@@ -98,6 +98,21 @@ describe.each(BACKENDS)('maxpool [%s]', (backend) => {
     expect(Array.from(switches)).toEqual([1, 6, 8, 10]);
   });
 
+  test('(a1) ties in a row of six windows (wide enough for a 4-window SIMD pass)', () => {
+    h.reset();
+    // 2x12, 2x2 windows, stride 2 -> 1x6. Per window (columns 2j, 2j+1) the first maximum in
+    // row-major order: 5 at (0,1); 5 at (0,2); 3 at (0,4); 4 at (1,6); 2 at (0,8); 7 at (0,10).
+    const x = [
+      1, 5, 5, 1, 3, 3, 0, 0, 2, 2, 7, 7,
+      5, 1, 5, 5, 3, 3, 4, 4, 2, 1, 7, 7,
+    ];
+    const c = poolCase(1, 2, 12, 2, 2, 2, 2, 0, 0, 0, 0, false);
+    expect([c.OH, c.OW]).toEqual([1, 6]);
+    const { y, switches } = runMaxpool(h, c, x);
+    expect(Array.from(y)).toEqual([5, 5, 3, 4, 2, 7]);
+    expect(Array.from(switches)).toEqual([1, 2, 4, 18, 8, 10]);
+  });
+
   test('(a2) the pad never wins: all-negative plane, windows clipped to the image', () => {
     h.reset();
     // 3x3, 2x2 windows, stride 2, pads 1 all round -> 2x2 output. The windows clip to
