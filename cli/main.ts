@@ -8,12 +8,14 @@ import { ZFError } from '../src/index.js';
 import { UsageError } from './args.js';
 import { classify, CLASSIFY_HELP } from './commands/classify.js';
 import { forward, FORWARD_HELP } from './commands/forward.js';
+import { project, PROJECT_HELP } from './commands/project.js';
 
 type Command = (argv: string[], out: (text: string) => void) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string; summary: string }> = {
   classify: { run: classify, help: CLASSIFY_HELP, summary: 'print the most probable classes of an image' },
   forward: { run: forward, help: FORWARD_HELP, summary: "write a layer's activation as .npy, with its stats" },
+  project: { run: project, help: PROJECT_HELP, summary: 'project a feature map back to pixels (deconvnet), as .npy and PNG' },
 };
 
 const HELP = `zf-vis: see inside a convolutional network (ZFNet, AlexNet) from the command line

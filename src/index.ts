@@ -25,3 +25,5 @@ export type { ProjectOptions, Projection, ProjectedUnit } from './deconv/project
 export { parseKeep } from './deconv/keep.js';
 export type { Keep } from './deconv/keep.js';
 export { resolvePoint } from './graph/names.js';
+export { projectionToImage, inputToImage, tileImages, projectionSheet, DISPLAY_MODES } from './deconv/render.js';
+export type { RgbaImage, DisplayMode, ProjectionImageOptions, TileOptions, SheetOptions } from './deconv/render.js';
