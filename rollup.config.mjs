@@ -9,4 +9,6 @@ const plugins = [nodeResolve({ extensions: ['.ts', '.js'] }), esbuild({ target: 
 export default [
   { input: 'src/index.ts', output: { file: 'dist/index.js', format: 'es', sourcemap: true }, external, plugins },
   { input: 'cli/main.ts', output: { file: 'dist/cli.js', format: 'es', sourcemap: true }, external, plugins },
+  { input: 'src/train/main.ts', output: { file: 'dist/train.js', format: 'es', sourcemap: true }, external, plugins },
+  { input: 'src/train/worker.ts', output: { file: 'dist/train-worker.js', format: 'es', sourcemap: true }, external, plugins },
 ];

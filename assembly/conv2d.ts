@@ -179,3 +179,73 @@ function col2imT(cols: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i32
     }
   }
 }
+
+/**
+ * The filter and bias gradients of conv2d: dw[oc] += sum_n,p dy[n, oc, p] * im2col(x[n])[., p],
+ * db[oc] += sum_n,p dy[n, oc, p] (db = 0: no bias). Accumulates: callers zero dw/db once per
+ * batch. Per image and group: dW_g [OCg, Kg] += dy_g [OCg, P] x col^T [P, Kg], with col^T
+ * packed straight from x (im2colTPacked). scratch: conv2dFilterGradScratchFloats(...) floats.
+ */
+export function conv2dFilterGrad(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+                                 PT: i32, PL: i32, OH: i32, OW: i32, groups: i32,
+                                 x: usize, dy: usize, dw: usize, db: usize, scratch: usize): void {
+  const Cg = C / groups, OCg = OC / groups;
+  const K = Cg * KH * KW, P = OH * OW;
+  const K8 = ((K + 7) >> 3) << 3;
+  const gemmScratch = scratch + ((<usize>K8 * <usize>P) << 2);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < groups; g++) {
+      const xg = x + ((<usize>(n * C + g * Cg) * <usize>H * <usize>W) << 2);
+      const dyg = dy + ((<usize>(n * OC + g * OCg) * <usize>P) << 2);
+      im2colTPacked(xg, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, scratch);
+      gemmPacked(OCg, K, P, dyg, P, 1, scratch, dw + ((<usize>(g * OCg) * <usize>K) << 2), K, gemmScratch, false);
+      if (db) {
+        for (let oc = 0; oc < OCg; oc++) {
+          const row = dyg + ((<usize>oc * <usize>P) << 2);
+          let s: f32 = 0;
+          for (let p = 0; p < P; p++) s += load<f32>(row + (<usize>p << 2));
+          const at = db + (<usize>(g * OCg + oc) << 2);
+          store<f32>(at, load<f32>(at) + s);
+        }
+      }
+    }
+  }
+}
+
+/** Scratch floats of conv2dFilterGrad (f64: see conv2dScratchFloats). */
+export function conv2dFilterGradScratchFloats(C: i32, OC: i32, KH: i32, KW: i32, OH: i32, OW: i32, groups: i32): f64 {
+  const K8 = Math.ceil(<f64>(C / groups) * <f64>KH * <f64>KW / 8) * 8;
+  const P = <f64>OH * <f64>OW;
+  return K8 * P + gemmScratchFloats(<f64>(OC / groups), P);
+}
+
+/**
+ * im2col transposed, straight into gemm panels over k: panel j holds k = 8j..8j+7 (k = (c, ky,
+ * kx)), its row p = oy*OW + ox the 8 values x[c, oy*SH - PT + ky, ox*SW - PL + kx] (0 outside
+ * the image, and 0 in the lanes past K).
+ */
+function im2colTPacked(x: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+                       PT: i32, PL: i32, OH: i32, OW: i32, dst: usize): void {
+  const K = Cg * KH * KW, P = OH * OW;
+  const K8 = ((K + 7) >> 3) << 3;
+  if (K8 != K) fill(dst + ((<usize>(K8 - 8) * <usize>P) << 2), 0, 8 * P);
+  let k = 0;
+  for (let c = 0; c < Cg; c++) {
+    const plane = x + ((<usize>c * <usize>H * <usize>W) << 2);
+    for (let ky = 0; ky < KH; ky++) {
+      for (let kx = 0; kx < KW; kx++) {
+        let out = dst + ((<usize>(k >> 3) * <usize>P) << 5) + (<usize>(k & 7) << 2);
+        for (let oy = 0; oy < OH; oy++) {
+          const iy = oy * SH - PT + ky;
+          for (let ox = 0; ox < OW; ox++) {
+            const ix = ox * SW - PL + kx;
+            store<f32>(out, <u32>iy < <u32>H && <u32>ix < <u32>W
+              ? load<f32>(plane + ((<usize>iy * <usize>W + <usize>ix) << 2)) : 0);
+            out += 32;
+          }
+        }
+        k++;
+      }
+    }
+  }
+}

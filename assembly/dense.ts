@@ -132,3 +132,33 @@ export function denseTranspose(N: i32, I: i32, O: i32, dy: usize, w: usize, dx: 
     }
   }
 }
+
+/**
+ * The weight and bias gradients of dense: dw[o, i] += sum_n dy[n, o] x[n, i], db[o] +=
+ * sum_n dy[n, o] (db = 0: no bias). Accumulates: callers zero dw/db once per batch.
+ */
+export function denseWeightGrad(N: i32, I: i32, O: i32, x: usize, dy: usize, dw: usize, db: usize): void {
+  for (let o = 0; o < O; o++) {
+    const wo = dw + ((<usize>o * <usize>I) << 2);
+    let bsum: f32 = 0;
+    for (let n = 0; n < N; n++) {
+      const g = load<f32>(dy + ((<usize>n * <usize>O + <usize>o) << 2));
+      bsum += g;
+      if (g == 0) continue; // ReLU and dropout zero many: skip their rows
+      const xn = x + ((<usize>n * <usize>I) << 2);
+      let i = 0;
+      if (ASC_FEATURE_SIMD) {
+        const vg = f32x4.splat(g);
+        for (; i + 4 <= I; i += 4) {
+          const at = <usize>i << 2;
+          v128.store(wo + at, f32x4.add(v128.load(wo + at), f32x4.mul(vg, v128.load(xn + at))));
+        }
+      }
+      for (; i < I; i++) {
+        const at = <usize>i << 2;
+        store<f32>(wo + at, load<f32>(wo + at) + g * load<f32>(xn + at));
+      }
+    }
+    if (db) store<f32>(db + (<usize>o << 2), load<f32>(db + (<usize>o << 2)) + bsum);
+  }
+}

@@ -1,13 +1,14 @@
 /** The module's exports: every kernel, built as assembly/simd.wasm and assembly/scalar.wasm. */
 export {
   conv2d, conv2dTranspose, conv2dTransposePacked, conv2dPackWeights, conv2dScratchFloats,
-  conv2dPackedWeightFloats, conv2dTransposeScratchFloats,
+  conv2dPackedWeightFloats, conv2dTransposeScratchFloats, conv2dFilterGrad, conv2dFilterGradScratchFloats,
 } from './conv2d';
 export { gemmPacked, gemmScratchFloats, packRows } from './gemm';
 export { maxpool, unpool, unpoolWindow } from './maxpool';
 export { avgpool, avgpoolBackward } from './avgpool';
 export { relu, reluBackward, reluGuided } from './relu';
 export { lrn, lrnBackward } from './lrn';
-export { dense, denseTranspose } from './dense';
+export { dense, denseTranspose, denseWeightGrad } from './dense';
 export { softmax } from './softmax';
 export { fill, cropWindow, placeWindow } from './fill';
+export { sgdMomentum, renormFilters, applyMask } from './sgd';

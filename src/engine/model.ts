@@ -8,7 +8,7 @@ import { ArgumentError, KernelError } from '../errors.js';
 import type { Network, Op, Preprocess, Shape } from '../graph/layers.js';
 import { preprocessImage, type Pixels } from '../io/preprocess.js';
 import { inferShapes, receptiveFields, size, type ReceptiveField } from '../graph/shapes.js';
-import { namedLayers, resolvePoint, type NamedLayer } from '../graph/names.js';
+import { namedLayers, resolvePoint, resolveTensor, type NamedLayer } from '../graph/names.js';
 import { Arena, type Region } from '../memory/arena.js';
 import { instantiateKernels, pickBackend, type Backend } from '../wasm/load.js';
 import type { Kernels } from '../wasm/kernels.js';
@@ -32,6 +32,8 @@ export interface LayerWeights {
 export interface ForwardOptions {
   /** Record the time each op takes (run.timings); for benchmarks. */
   profile?: boolean;
+  /** @internal Called after each op; training applies its dropout masks here. */
+  afterOp?: (op: number, batch: number) => void;
 }
 
 /** @internal Where everything lives in the model's memory for the planned batch. */
@@ -220,6 +222,7 @@ export class Model {
         throw new KernelError(`${this.network.name} op ${i} (${op.kind}): the kernel trapped (${e.message}); ` +
           'this is a bug in zf-visualizer, please report it with the model and input');
       }
+      options.afterOp?.(i, batch);
       if (timings) timings[i] = performance.now() - t0;
     });
     this.generation += 1;
@@ -291,6 +294,12 @@ export class Model {
   /** @internal */ get planned(): Plan { return this.plan; }
   /** @internal */ paramsAt(op: number): Params | undefined { return this.params.get(op); }
 
+  /** @internal Weights of op i were changed in place (training): repack before projecting. */
+  markWeightsChanged(i: number): void {
+    const p = this.params.get(i);
+    if (p) p.packedStale = true;
+  }
+
   /** @internal Conv op i's weights packed for conv2dTransposePacked, packed now if they changed. */
   packedWeights(i: number): Region {
     const op = this.network.ops[i];
@@ -304,7 +313,11 @@ export class Model {
     return p.packed;
   }
 
+  /** A layer and point (`conv5`, `relu`), or an imported model's original tensor name (`gpu_0/conv5_1`). */
   resolve(layer: string, point?: string) {
+    if (this.network.tensors?.has(layer) && !this.layers.some((l) => l.name === layer)) {
+      return resolveTensor(this.network, this.layers, layer, point);
+    }
     return resolvePoint(this.layers, layer, point);
   }
 }

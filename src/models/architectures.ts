@@ -105,6 +105,31 @@ export function caffenet(classes = 1000): Network {
   };
 }
 
+/** Fashion-MNIST's classes, in label order. */
+export const FASHION_MNIST_LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
+  'Sneaker', 'Bag', 'Ankle boot'];
+
+/**
+ * zfnet-mini, the built-in default model: ZFNet's pattern scaled to 28x28 grayscale input.
+ * Every deconvnet stage of the paper occurs in it: five convs with ReLU, overlapping 3x3/2
+ * max-pools with switches (ceil mode, as ZFNet: 28 -> 14 -> 7 -> 3), LRN after the first two,
+ * two hidden fc layers with dropout, and a 10-way softmax. conv1 is 5x5 stride 1 (not 7x7/2):
+ * at 28 px a stride-2 first layer throws away most of the detail the deconvnet should show.
+ */
+export function zfnetMini(): Network {
+  return {
+    name: 'zfnet-mini', input: [1, 28, 28], preprocess: 'grayscale', labels: FASHION_MNIST_LABELS,
+    ops: [
+      conv(32, 5, 1, 2), relu, maxpool(3, 2, { ceil: true }), lrn(),
+      conv(64, 3, 1, 1), relu, maxpool(3, 2, { ceil: true }), lrn(),
+      conv(64, 3, 1, 1), relu,
+      conv(64, 3, 1, 1), relu,
+      conv(48, 3, 1, 1), relu, maxpool(3, 2, { ceil: true }),
+      flatten, dense(128), relu, dropout, dense(128), relu, dropout, dense(10), softmax,
+    ],
+  };
+}
+
 export const ARCHITECTURES: Record<string, () => Network> = {
   'zfnet': () => zfnet(),
   'alexnet': () => alexnetTorchvision(),
