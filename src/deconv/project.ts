@@ -5,6 +5,7 @@
  */
 import { AbortError, ArgumentError } from '../errors.js';
 import type { Point } from '../graph/names.js';
+import type { Preprocess } from '../graph/layers.js';
 import { receptiveBox, size, type Box } from '../graph/shapes.js';
 import type { Run } from '../engine/run.js';
 import { keepLabel, parseKeep, selectPositions, type Keep } from './keep.js';
@@ -40,6 +41,9 @@ export interface ProjectedUnit {
 }
 
 export interface Projection {
+  /** Which image of the run's batch was projected, and how the model preprocesses images (for display). */
+  image: number;
+  preprocess: Preprocess;
   layer: string;
   point: Point;
   map: number;
@@ -104,6 +108,7 @@ export function project(run: Run, options: ProjectOptions): Projection {
     boxes.push(unionBox(group.map((p) => receptiveBox(field, Math.floor(p / w), p % w, input)), input));
   });
   return {
+    image, preprocess: model.network.preprocess,
     layer: layer.name, point, map: options.map, mode, keep: keepLabel(keep),
     shape: [groups.length, ...input], data, units, boxes,
   };
