@@ -13,7 +13,7 @@ import { ArgumentError } from '../../src/errors.js';
 function projection(shape: [number, number, number, number], data: number[] | Float32Array, boxes?: Box[]): Projection {
   const [k, , h, w] = shape;
   return {
-    layer: 'conv1', point: 'relu', map: 0, mode: 'deconvnet', keep: k > 1 ? `top-${k}` : 'max',
+    image: 0, preprocess: 'none', layer: 'conv1', point: 'relu', map: 0, mode: 'deconvnet', keep: k > 1 ? `top-${k}` : 'max',
     shape, data: Float32Array.from(data), units: [],
     boxes: boxes ?? Array.from({ length: k }, () => ({ y0: 0, x0: 0, y1: h, x1: w })),
   };
