@@ -27,8 +27,11 @@ export const MODEL_INPUT_OPTIONS = {
 } as const satisfies Options;
 
 export const MODEL_INPUT_HELP = `Model and input:
-  -m, --model NAME      zfnet (default), alexnet, alexnet-bvlc, caffenet
-                        (built-in architectures with seeded random weights)
+  -m, --model M         zfnet-mini (default: the trained Fashion-MNIST model), or zfnet,
+                        alexnet, alexnet-bvlc, caffenet (built-in architectures with
+                        seeded random weights), or FILE.onnx (an ONNX
+                        model: the zoo's ZFNet-512, BVLC AlexNet, CaffeNet, a torchvision
+                        export; its preset is chosen from the model)
       --seed N          seed of the random weights (default 1)
       --backend B       simd (default where supported) or scalar
       --image FILE      a PNG or JPEG, preprocessed by the model's preset

@@ -3,19 +3,24 @@
  * read the input (an image through the preset, or a .npy tensor used as is), check that the
  * input fits, then load the model with a status line.
  */
+import * as fs from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { access, constants, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import {
   ARCHITECTURES, loadModel, ArgumentError, type Backend, type Model, type Network,
   type Tensor,
 } from '../src/index.js';
 import { parseNpy } from '../src/io/npy.js';
+import { readOnnx } from '../src/onnx/read.js';
+import { zfnetMini } from '../src/models/architectures.js';
+import { fileSource } from '../src/onnx/protobuf-reader.js';
 import { preprocessImage, PRESET_NAMES } from '../src/io/preprocess.js';
 import { decodeImage } from '../src/io/image-node.js';
 import { choice, integer, UsageError } from './args.js';
 import type { Status } from './status.js';
 
-export const DEFAULT_MODEL = 'zfnet';
+export const DEFAULT_MODEL = 'zfnet-mini';
 
 export interface ModelInputValues {
   model?: string;
@@ -68,15 +73,39 @@ export async function prepare(values: ModelInputValues, command: string): Promis
   return { modelName, network, seed, backend, input, inputName };
 }
 
-/** The network description of a built-in model name (cheap: no weights). */
+/**
+ * The network description of a built-in model name or an ONNX file (cheap: the file's structure
+ * is read, its weights are not).
+ */
 export function networkOf(name: string): Network {
-  const build = ARCHITECTURES[name];
-  if (!build) {
-    throw new UsageError(`unknown model '${name}'; built-in models: ${Object.keys(ARCHITECTURES).join(', ')} ` +
-      '(model files are not supported yet)');
+  if (name === 'zfnet-mini') return zfnetMini(); // the architecture its manifest holds
+  const build = Object.hasOwn(ARCHITECTURES, name) ? ARCHITECTURES[name] : undefined;
+  if (build) return build();
+  const cached = onnxNetworks.get(name);
+  if (cached) return cached;
+  let fd: number;
+  try {
+    fd = openSync(name, 'r');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') {
+      throw new UsageError(`unknown model '${name}'; built-in models: zfnet-mini, ${Object.keys(ARCHITECTURES).join(', ')}, ` +
+        'or the path of an .onnx file');
+    }
+    throw new UsageError(`cannot read ${name}: ${fsReason(e)}`);
   }
-  return build();
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new UsageError(`cannot read ${name}: it is a directory`);
+    const network = readOnnx(fileSource(fs, fd, stat.size, name), { name: basename(name).replace(/\.onnx$/i, '') }).network;
+    onnxNetworks.set(name, network);
+    return network;
+  } finally {
+    closeSync(fd);
+  }
 }
+
+const onnxNetworks = new Map<string, Network>();
 
 /** Refuse a tensor that the network cannot take, naming the file (the engine would too, later). */
 function checkFits(t: Tensor, network: Network, name: string): void {

@@ -15,6 +15,9 @@ export class ArgumentError extends ZFError {}
 /** A model file (ONNX or our own weights) is corrupt, hostile or uses what we do not support. */
 export class ModelFormatError extends ZFError {}
 
+/** A model could not be downloaded: a network failure or an HTTP error status. */
+export class FetchError extends ZFError {}
+
 /** An image file could not be decoded (not PNG/JPEG, truncated, absurd dimensions). */
 export class ImageDecodeError extends ZFError {}
 

@@ -7,7 +7,13 @@
 /** Pads per side, in input pixels: [top, left, bottom, right] (ONNX order is [t, l, b, r]). */
 export type Pads = [number, number, number, number];
 
-export interface ConvOp {
+/** Optional on every op: where an imported op came from. */
+export interface OpOrigin {
+  /** The ONNX node's name (imported models; may be empty in the file, then absent here). */
+  name?: string;
+}
+
+export interface ConvOp extends OpOrigin {
   kind: 'conv';
   /** Output channels. */
   filters: number;
@@ -19,9 +25,9 @@ export interface ConvOp {
   bias: boolean;
 }
 
-export interface ReluOp { kind: 'relu' }
+export interface ReluOp extends OpOrigin { kind: 'relu' }
 
-export interface MaxPoolOp {
+export interface MaxPoolOp extends OpOrigin {
   kind: 'maxpool';
   kernel: [number, number];
   stride: [number, number];
@@ -30,7 +36,7 @@ export interface MaxPoolOp {
   ceil: boolean;
 }
 
-export interface AvgPoolOp {
+export interface AvgPoolOp extends OpOrigin {
   kind: 'avgpool';
   kernel: [number, number];
   stride: [number, number];
@@ -41,7 +47,7 @@ export interface AvgPoolOp {
 }
 
 /** Local response normalisation across channels, ONNX/Caffe semantics (alpha is divided by size). */
-export interface LrnOp {
+export interface LrnOp extends OpOrigin {
   kind: 'lrn';
   size: number;
   alpha: number;
@@ -50,19 +56,19 @@ export interface LrnOp {
 }
 
 /** A fully connected layer on the flattened input: y = W x + b, W stored [units, inputs]. */
-export interface DenseOp {
+export interface DenseOp extends OpOrigin {
   kind: 'dense';
   units: number;
   bias: boolean;
 }
 
 /** Identity at inference; kept so the graph can be shown and exported as it was. */
-export interface DropoutOp { kind: 'dropout'; rate: number }
+export interface DropoutOp extends OpOrigin { kind: 'dropout'; rate: number }
 
 /** Reshape [N, C, H, W] to [N, C*H*W]; a dense layer after a spatial op implies it too. */
-export interface FlattenOp { kind: 'flatten' }
+export interface FlattenOp extends OpOrigin { kind: 'flatten' }
 
-export interface SoftmaxOp { kind: 'softmax' }
+export interface SoftmaxOp extends OpOrigin { kind: 'softmax' }
 
 export type Op =
   | ConvOp | ReluOp | MaxPoolOp | AvgPoolOp | LrnOp | DenseOp | DropoutOp | FlattenOp | SoftmaxOp;
@@ -79,6 +85,11 @@ export interface Network {
   preprocess: Preprocess;
   /** Class labels, one per output unit, when known. */
   labels?: string[];
+  /**
+   * Imported models: the original tensor names (which may contain '/') and the index of the op
+   * whose output each one is (-1: the network input). `run.activation(name)` accepts them.
+   */
+  tensors?: ReadonlyMap<string, number>;
 }
 
 /** Shape of one op's output for a batch of 1: [C, H, W] for spatial ops, [units] after flatten. */

@@ -61,3 +61,28 @@ export function resolvePoint(layers: NamedLayer[], layer: string, point?: string
   }
   return { layer: found, point: p, op };
 }
+
+/**
+ * Resolve an imported model's original tensor name (`gpu_0/conv5_1`, `input.1`, ...; see
+ * Network.tensors) to the layer point it is. Dropout and flatten outputs are their input's data,
+ * so they resolve to what precedes them. A tensor that is no layer point (the network input, a
+ * softmax output, an average pool's output) is refused, naming the point names that exist.
+ */
+export function resolveTensor(net: Network, layers: NamedLayer[], name: string, point?: string):
+    { layer: NamedLayer; point: Point; op: number } {
+  if (point !== undefined) {
+    throw new ArgumentError(`'${name}' is a tensor of the imported graph, which names one point already; ` +
+      `give no point, or use a layer name (${layers.map((l) => l.name).join(', ')})`);
+  }
+  let op = net.tensors?.get(name);
+  if (op === undefined) throw new ArgumentError(`unknown tensor '${name}'`);
+  while (op >= 0 && (net.ops[op].kind === 'dropout' || net.ops[op].kind === 'flatten')) op -= 1;
+  for (const layer of layers) {
+    for (const p of POINTS) {
+      if (layer.points[p] === op) return { layer, point: p, op };
+    }
+  }
+  const what = op < 0 ? 'the network input' : `the output of op ${op} (${net.ops[op].kind})`;
+  throw new ArgumentError(`tensor '${name}' is ${what}, which is not a layer point; layer points are ` +
+    `${layers.map((l) => `${l.name} (${Object.keys(l.points).join(', ')})`).join(', ')}`);
+}

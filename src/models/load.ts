@@ -1,6 +1,7 @@
 /**
  * loadModel: the one entry point from a name, a URL, a file or bytes to a Model.
  *
+ *   'zfnet-mini'                the built-in default model (trained; `epoch` picks a snapshot)
  *   'zfnet', 'alexnet', ...     a built-in architecture with seeded random weights
  *   Uint8Array | ArrayBuffer    the bytes of an ONNX model
  *   File | Blob                 an ONNX model picked by the user (read as a stream)
@@ -17,11 +18,16 @@ import type { Preprocess } from '../graph/layers.js';
 import { readOnnx, type OnnxImport, type OnnxReadOptions } from '../onnx/read.js';
 import { fileSource, type SyncFileReader } from '../onnx/protobuf-reader.js';
 import { ARCHITECTURES } from './architectures.js';
+import { DEFAULT_MODEL, loadDefaultModel } from './default-model.js';
 import { fetchModel, readBlob, resolveUrl } from './sources.js';
 
 export interface LoadOptions extends ModelOptions {
   /** Seed of the built-in architectures' random weights (default 1). */
   seed?: number;
+  /** zfnet-mini: load the snapshot saved after this epoch (feature evolution). */
+  epoch?: number;
+  /** zfnet-mini: where the models/ folder is (default: beside the package's own code). */
+  baseUrl?: string | URL;
   onProgress?: (fraction: number) => void;
   signal?: AbortSignal;
   /** ONNX models: the preprocessing preset, instead of the one chosen from the model (see src/onnx/read.ts). */
@@ -42,6 +48,11 @@ const READ_SHARE = 0.9;
 
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
   if (options.signal?.aborted) throw new AbortError('loading the model was cancelled');
+  if (source === DEFAULT_MODEL) {
+    const model = await loadDefaultModel(options);
+    options.onProgress?.(1);
+    return model;
+  }
   if (typeof source === 'string' && Object.hasOwn(ARCHITECTURES, source)) {
     const model = await Model.create(ARCHITECTURES[source](), options);
     model.initWeights(options.seed ?? 1);
@@ -76,7 +87,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     return loadPath(source instanceof URL ? source : text, readOptions, options, build);
   }
   if (!/^[a-z][a-z0-9+.-]*:/i.test(text) && typeof location === 'undefined') {
-    throw new ArgumentError(`unknown model '${text}'; built-in architectures: ${Object.keys(ARCHITECTURES).join(', ')}`);
+    throw new ArgumentError(`unknown model '${text}'; built-in: ${DEFAULT_MODEL}, ${Object.keys(ARCHITECTURES).join(', ')}`);
   }
   const href = resolveUrl(text);
   const fetched = await fetchModel(href, { signal: options.signal, onProgress: readProgress, cache: options.cache });
