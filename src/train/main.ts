@@ -13,7 +13,8 @@ import { ZFError } from '../errors.js';
 import { zfnetMini } from '../models/architectures.js';
 import { loadModel } from '../models/load.js';
 import { Mulberry32 } from '../models/init.js';
-import { describeTensors, encodeWeights, FORMAT, type WeightsManifest } from '../weights/format.js';
+import { checkManifest, decodeWeightsInto, describeTensors, encodeWeights, FORMAT, type WeightsManifest } from '../weights/format.js';
+import { readFile } from 'node:fs/promises';
 import { DATASET_DIR, loadSplit, type Split } from './fashion-mnist.js';
 import { imagesToTensor } from './idx.js';
 import { DEFAULT_HYPER, Trainer, type StepResult } from './trainer.js';
@@ -29,6 +30,10 @@ const { values } = parseArgs({
     snapshots: { type: 'string', default: '1,2,3,5,8' },
     limit: { type: 'string' },
     eval: { type: 'boolean', default: false },
+    // Continue the model in --out for --epochs more epochs at a constant --lr (fine-tuning).
+    resume: { type: 'boolean', default: false },
+    // Augment with random horizontal flips (Fashion-MNIST's items are near-symmetric left-right).
+    flip: { type: 'boolean', default: false },
   },
 });
 
@@ -73,6 +78,13 @@ async function train(): Promise<void> {
   const network = zfnetMini();
   const model = await Model.create(network, { batch: half });
   model.initWeights(seed);
+  let previous: WeightsManifest | undefined;
+  if (values.resume) {
+    previous = checkManifest(JSON.parse(await readFile(`${values.out}/manifest.json`, 'utf8')), `${values.out}/manifest.json`);
+    decodeWeightsInto(model, previous, new Uint8Array(await readFile(`${values.out}/${previous.files.final}`)), previous.files.final);
+  }
+  const firstEpoch = previous ? Number(previous.training?.epochs ?? 0) + 1 : 1;
+  const lastEpoch = firstEpoch + epochs - 1;
   const trainer = new Trainer(model, seed);
   const weights = Object.fromEntries(Object.keys(model.weightShapes()).map((l) => [l, model.getWeights(l)]));
   const worker = new Worker(new URL('./train-worker.js', import.meta.url), { workerData: { network, batch: half, weights, seed: seed + 1 } });
@@ -90,10 +102,14 @@ async function train(): Promise<void> {
     files: { final: 'weights.f16.bin', epochs: {} }, training: {},
   };
   const history: Record<string, unknown>[] = [];
+  if (previous) {
+    manifest.files.epochs = Object.fromEntries(Object.entries(previous.files.epochs).filter(([, f]) => f !== previous!.files.final));
+    history.push(...((previous.training?.history as Record<string, unknown>[]) ?? []));
+  }
   const started = performance.now();
-  for (let epoch = 1; epoch <= epochs; epoch++) {
+  for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
     for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(random.next() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
-    const hyper = { ...DEFAULT_HYPER, lr: lrAt(epoch, epochs, Number(values.lr)) };
+    const hyper = { ...DEFAULT_HYPER, lr: previous ? Number(values.lr) : lrAt(epoch, epochs, Number(values.lr)) };
     let seen = 0, lossSum = 0, correct = 0;
     const t0 = performance.now();
     for (let from = 0; from + batch <= total; from += batch) {
@@ -101,7 +117,11 @@ async function train(): Promise<void> {
         const images = new Float32Array(half * 784), labels = new Uint8Array(half);
         for (let b = 0; b < half; b++) {
           const idx = order[from + offset + b];
-          images.set(imagesToTensor(trainSet.images, idx, 1), b * 784);
+          const image = imagesToTensor(trainSet.images, idx, 1);
+          if (values.flip && random.next() < 0.5) {
+            for (let y = 0; y < 28; y++) image.subarray(y * 28, y * 28 + 28).reverse();
+          }
+          images.set(image, b * 784);
           labels[b] = trainSet.labels[idx];
         }
         return { images, labels };
@@ -122,7 +142,7 @@ async function train(): Promise<void> {
       seen += batch; lossSum += (local.loss + other.loss) * half; correct += local.correct + other.correct;
       if (process.stderr.isTTY && (from / batch) % 20 === 0) {
         const rate = seen / ((performance.now() - t0) / 1000);
-        process.stderr.write(`\repoch ${epoch}/${epochs} ${seen}/${total} ${rate.toFixed(0)} examples/s ` +
+        process.stderr.write(`\repoch ${epoch}/${lastEpoch} ${seen}/${total} ${rate.toFixed(0)} examples/s ` +
           `loss ${(lossSum / seen).toFixed(4)} acc ${(100 * correct / seen).toFixed(2)}%   `);
       }
     }
@@ -132,9 +152,9 @@ async function train(): Promise<void> {
       examplesPerSecond: seen / seconds, seconds };
     history.push(line);
     if (process.stderr.isTTY) process.stderr.write('\n');
-    console.log(`epoch ${epoch}/${epochs}: ${(seen / seconds).toFixed(0)} examples/s, ${seconds.toFixed(1)} s, ` +
+    console.log(`epoch ${epoch}/${lastEpoch}: ${(seen / seconds).toFixed(0)} examples/s, ${seconds.toFixed(1)} s, ` +
       `loss ${(lossSum / seen).toFixed(4)}, train ${(100 * correct / seen).toFixed(2)}%, test ${(100 * testAcc).toFixed(2)}%`);
-    if (snapshots.has(epoch) && epoch !== epochs) {
+    if (snapshots.has(epoch) && epoch !== lastEpoch) {
       const file = `epoch-${epoch}.f16.bin`;
       await writeFile(`${values.out}/${file}`, encodeWeights(model));
       manifest.files.epochs[String(epoch)] = file;
@@ -142,12 +162,15 @@ async function train(): Promise<void> {
   }
   await worker.terminate();
   await writeFile(`${values.out}/${manifest.files.final}`, encodeWeights(model));
-  manifest.files.epochs[String(epochs)] = manifest.files.final;
+  manifest.files.epochs[String(lastEpoch)] = manifest.files.final;
   const last = history[history.length - 1];
   manifest.training = {
     data: 'Fashion-MNIST (Debian dataset-fashion-mnist), 60,000 training images; accuracy on the 10,000 test images',
-    epochs, batch, seed, hyper: DEFAULT_HYPER, lrSchedule: 'x0.1 after 60% and after 85% of the epochs',
-    testAccuracy: last.testAccuracy, minutes: (performance.now() - started) / 60000, history,
+    epochs: lastEpoch, batch, seed, hyper: DEFAULT_HYPER,
+    lrSchedule: previous ? `${(previous.training as any)?.lrSchedule}; then epochs ${firstEpoch}-${lastEpoch} at ${values.lr}` +
+      `${values.flip ? ' with random horizontal flips' : ''}` : 'x0.1 after 60% and after 85% of the epochs',
+    testAccuracy: last.testAccuracy,
+    minutes: (previous ? Number(previous.training?.minutes ?? 0) : 0) + (performance.now() - started) / 60000, history,
   };
   await writeFile(`${values.out}/manifest.json`, JSON.stringify(manifest, null, 1) + '\n');
   // The first 500 test images, for the test suite's accuracy check without the Debian package.
