@@ -110,7 +110,18 @@ export class Model {
   /** Bytes of WebAssembly memory this model holds. */
   get memoryBytes(): number { return this.arena.bytes; }
 
+  /**
+   * @internal Forbid re-planning: `owner` has allocated buffers after the plan (training), so a
+   * larger batch must be refused instead of silently overwriting them.
+   */
+  pinPlan(owner: string): void { this.pinnedBy = owner; }
+  private pinnedBy?: string;
+
   private planFor(batch: number): void {
+    if (this.pinnedBy) {
+      throw new ArgumentError(`a batch of ${batch} does not fit: this model is planned for ${this.plan.batch} ` +
+        `image(s) and ${this.pinnedBy} holds memory after that plan; use a separate model for larger batches`);
+    }
     const a = this.arena;
     a.reset(this.weightsEnd);
     const input = a.alloc(batch * size(this.network.input), 'the input');

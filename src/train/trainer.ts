@@ -39,6 +39,8 @@ export class Trainer {
   constructor(readonly model: Model, seed = 1) {
     const { arena, network, kernels: k } = model;
     this.batch = model.batchCapacity;
+    // Our buffers follow the model's plan in its memory: a re-plan would overwrite them.
+    model.pinPlan('a Trainer');
     const last = network.ops[network.ops.length - 1];
     if (last.kind !== 'softmax') throw new ArgumentError(`${network.name}: training needs a network that ends in softmax`);
     this.random = new Mulberry32(seed);
@@ -127,7 +129,10 @@ export class Trainer {
       let swap = true;
       switch (op.kind) {
         case 'relu': k.reluBackward(count, y, src.offset, dst.offset); break;
-        case 'dropout': k.applyMask(count, src.offset, this.masks.get(i)!.offset, src.offset); swap = false; break;
+        case 'dropout':
+          if (op.rate > 0) k.applyMask(count, src.offset, this.masks.get(i)!.offset, src.offset);
+          swap = false;
+          break;
         case 'flatten': swap = false; break;
         case 'maxpool': k.unpool(n * c, h, w, shape[1], shape[2], src.offset, model.switchRegion(i)!.offset, dst.offset); break;
         case 'avgpool':

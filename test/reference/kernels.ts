@@ -325,3 +325,97 @@ export function packRowsRef(K: number, N: number, x: Arr, ldx: number): Float64A
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Training kernels (assembly/conv2d.ts conv2dFilterGrad, assembly/dense.ts denseWeightGrad,
+// assembly/sgd.ts), written from their contracts.
+
+/**
+ * The filter and bias gradients of conv2dRef, accumulated onto dw0/db0 (zeros when absent):
+ *   dw[oc, c, ky, kx] += sum_n,oy,ox dy[n, oc, oy, ox] * x[n, group*Cg + c, oy*SH - PT + ky, ox*SW - PL + kx]
+ *   db[oc] += sum_n,oy,ox dy[n, oc, oy, ox]
+ * (window positions outside the image contribute nothing).
+ */
+export function conv2dFilterGradRef(g: ConvGeom, x: Arr, dy: Arr, dw0?: Arr, db0?: Arr):
+    { dw: Float64Array; db: Float64Array } {
+  const { N, C, H, W, OC, KH, KW, SH, SW, PT, PL, OH, OW, groups } = g;
+  const Cg = C / groups, OCg = OC / groups;
+  const dw = dw0 ? Float64Array.from(dw0) : new Float64Array(OC * Cg * KH * KW);
+  const db = db0 ? Float64Array.from(db0) : new Float64Array(OC);
+  for (let oc = 0; oc < OC; oc++) {
+    const grp = Math.floor(oc / OCg);
+    for (let c = 0; c < Cg; c++) {
+      const ci = grp * Cg + c;
+      for (let ky = 0; ky < KH; ky++) {
+        for (let kx = 0; kx < KW; kx++) {
+          let s = 0;
+          for (let n = 0; n < N; n++) {
+            for (let oy = 0; oy < OH; oy++) {
+              const iy = oy * SH - PT + ky;
+              if (iy < 0 || iy >= H) continue;
+              for (let ox = 0; ox < OW; ox++) {
+                const ix = ox * SW - PL + kx;
+                if (ix < 0 || ix >= W) continue;
+                s += dy[((n * OC + oc) * OH + oy) * OW + ox] * x[((n * C + ci) * H + iy) * W + ix];
+              }
+            }
+          }
+          dw[((oc * Cg + c) * KH + ky) * KW + kx] += s;
+        }
+      }
+    }
+    let b = 0;
+    for (let n = 0; n < N; n++) for (let p = 0; p < OH * OW; p++) b += dy[(n * OC + oc) * OH * OW + p];
+    db[oc] += b;
+  }
+  return { dw, db };
+}
+
+/** dw[o, i] += sum_n dy[n, o] x[n, i]; db[o] += sum_n dy[n, o] (onto dw0/db0, zeros when absent). */
+export function denseWeightGradRef(N: number, I: number, O: number, x: Arr, dy: Arr, dw0?: Arr, db0?: Arr):
+    { dw: Float64Array; db: Float64Array } {
+  const dw = dw0 ? Float64Array.from(dw0) : new Float64Array(O * I);
+  const db = db0 ? Float64Array.from(db0) : new Float64Array(O);
+  for (let o = 0; o < O; o++) {
+    for (let i = 0; i < I; i++) {
+      let s = 0;
+      for (let n = 0; n < N; n++) s += dy[n * O + o] * x[n * I + i];
+      dw[o * I + i] += s;
+    }
+    for (let n = 0; n < N; n++) db[o] += dy[n * O + o];
+  }
+  return { dw, db };
+}
+
+/**
+ * One step of SGD with momentum and weight decay, v = momentum*v - lr*(g + decay*w); w += v,
+ * in float64 (w and v are updated in place).
+ */
+export function sgdMomentumRef(w: Float64Array, g: Arr, v: Float64Array, lr: number, momentum: number,
+                               decay: number): void {
+  for (let i = 0; i < w.length; i++) {
+    v[i] = momentum * v[i] - lr * (g[i] + decay * w[i]);
+    w[i] += v[i];
+  }
+}
+
+/** The same step with every operation rounded to float32, in the order the formula is written. */
+export function sgdMomentumF32(w: Float32Array, g: Arr, v: Float32Array, lr: number, momentum: number,
+                               decay: number): void {
+  const f = Math.fround;
+  const lr32 = f(lr), m32 = f(momentum), d32 = f(decay);
+  for (let i = 0; i < w.length; i++) {
+    const step = f(lr32 * f(g[i] + f(d32 * w[i])));
+    v[i] = f(f(m32 * v[i]) - step);
+    w[i] = f(w[i] + v[i]);
+  }
+}
+
+/** Root mean square of each of `filters` rows of `size` values (float64). */
+export function filterRms(filters: number, size: number, w: Arr): number[] {
+  return Array.from({ length: filters }, (_, f) => {
+    let s = 0;
+    for (let i = 0; i < size; i++) s += w[f * size + i] ** 2;
+    return Math.sqrt(s / size);
+  });
+}
