@@ -1,0 +1,18 @@
+/**
+ * zf-visualizer's web components. Importing this module defines every element:
+ * <zf-visualizer> and its parts, each usable on its own.
+ */
+export { ZfVisualizer, DEFAULT_MODEL } from './zf-visualizer/zf-visualizer.js';
+export type { ZfErrorDetail, ZfSelectionDetail, ZfProjectionShownDetail } from './zf-visualizer/zf-visualizer.js';
+export { defaultSamples } from './zf-visualizer/samples.js';
+export { ZfImageInput } from './image-input/zf-image-input.js';
+export type { SampleImage, ImageSelection } from './image-input/zf-image-input.js';
+export { ZfClassBars } from './class-bars/zf-class-bars.js';
+export { ZfLayerPicker } from './layer-picker/zf-layer-picker.js';
+export { ZfFeatureGrid } from './feature-grid/zf-feature-grid.js';
+export { ZfProjectionView } from './projection-view/zf-projection-view.js';
+export { ZfFilterGrid } from './filter-grid/zf-filter-grid.js';
+export { EngineController, defaultWorker } from './shared/engine-controller.js';
+export type { WorkerFactory } from './shared/engine-controller.js';
+export { EngineClient, WorkerError } from '../src/worker/client.js';
+export type * from '../src/worker/protocol.js';

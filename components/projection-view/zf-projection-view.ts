@@ -1,0 +1,189 @@
+import { LitElement, css, html, type PropertyValues } from 'lit';
+import { property } from 'lit/decorators.js';
+import { theme } from '../shared/theme.js';
+import { emit } from '../shared/events.js';
+import { paint } from '../shared/canvas.js';
+import type { RgbaImage } from '../../src/deconv/render.js';
+import type { ProjectResult } from '../../src/worker/protocol.js';
+import type { ProjectionMode } from '../../src/deconv/walk.js';
+
+const MODES: { mode: ProjectionMode; label: string; title: string }[] = [
+  { mode: 'deconvnet', label: 'Deconvnet', title: 'Zeiler & Fergus: unpool, rectify, transposed filters' },
+  { mode: 'guided', label: 'Guided', title: 'Guided backpropagation' },
+  { mode: 'gradient', label: 'Gradient', title: 'Plain gradient (saliency)' },
+];
+
+let uid = 0;
+
+/**
+ * A feature map's projection to pixel space: the strongest activation projected over the whole
+ * input, beside the input with the receptive fields of the strongest positions outlined; then
+ * each of the strongest positions (up to nine) projected alone, beside its receptive-field patch
+ * of the image (the paper's Fig. 2 pairs). A radio group switches deconvnet / guided / gradient.
+ *
+ * @summary Deconvnet projections of a map, beside their image patches.
+ * @fires zf-mode-change - The user picked a projection mode; `detail: { mode }`.
+ * @csspart modes - The mode radio group.
+ * @csspart mode - One mode's button.
+ * @csspart projection - The canvas of the strongest activation's projection (whole input).
+ * @csspart input - The canvas of the input image.
+ * @csspart box - A receptive-field outline on the input.
+ * @csspart units - The grid of projection / patch pairs.
+ * @csspart unit - One pair with its caption.
+ * @csspart unit-projection - The image of one position's projection, cropped to its field.
+ * @csspart unit-patch - The image of one position's image patch.
+ * @cssprop [--zf-projection-size=224px] - Display width of the whole-input pictures.
+ * @cssprop [--zf-patch-size=64px] - Display width of each projection and patch.
+ * @cssprop [--zf-box-color=#ffcc00] - Colour of the receptive-field outlines.
+ */
+export class ZfProjectionView extends LitElement {
+  static styles = [theme, css`
+    :host { display: block; }
+    .top { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 8px; margin-bottom: 8px; }
+    .title { font-weight: 600; font-variant-numeric: tabular-nums; }
+    fieldset { border: 0; padding: 0; margin: 0; display: inline-flex; border: 1px solid var(--_border); border-radius: var(--_radius); overflow: hidden; }
+    label { padding: 4px 10px; cursor: pointer; background: var(--_surface); user-select: none; }
+    label + label { border-left: 1px solid var(--_border); }
+    label.checked { background: var(--_accent); color: var(--_accent-fg); }
+    label:has(input:focus-visible) { box-shadow: inset var(--_focus); }
+    input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }
+    .pair { display: flex; flex-wrap: wrap; gap: 8px; }
+    figure { margin: 0; }
+    figcaption { font-size: 0.78em; color: var(--_muted); margin-top: 2px; font-variant-numeric: tabular-nums; }
+    .big { width: var(--zf-projection-size, 224px); aspect-ratio: var(--_aspect, 1); display: block; background: #808080; border-radius: 3px; }
+    .frame { position: relative; width: var(--zf-projection-size, 224px); }
+    .box { position: absolute; border: 1px solid var(--zf-box-color, #ffcc00); opacity: 0.55; pointer-events: none; }
+    .box.first { border-width: 2px; opacity: 1; }
+    .units { display: grid; grid-template-columns: repeat(auto-fill, minmax(calc(2 * var(--zf-patch-size, 64px) + 12px), 1fr)); gap: 10px 8px; margin-top: 12px; }
+    .unit { display: grid; grid-template-columns: auto auto; justify-content: start; gap: 2px; }
+    .unit img {
+      width: var(--zf-patch-size, 64px); height: var(--zf-patch-size, 64px); object-fit: contain;
+      display: block; border-radius: 2px; background: var(--_surface); image-rendering: pixelated;
+    }
+    .unit figcaption { grid-column: 1 / -1; }
+    .pending { opacity: 0.55; transition: opacity 0.2s; }
+    .empty { color: var(--_muted); }
+  `];
+
+  /** The projections to show (a `project` result of the engine's worker). */
+  @property({ attribute: false }) result?: ProjectResult;
+
+  /** The network's input as a picture, shown beside the projection. */
+  @property({ attribute: false }) input?: RgbaImage;
+
+  /** The projection mode: `deconvnet` (the paper), `guided` or `gradient`. */
+  @property({ reflect: true }) mode: ProjectionMode = 'deconvnet';
+
+  /** Shown dimmed: a newer projection is on its way. */
+  @property({ type: Boolean, reflect: true }) pending = false;
+
+  private readonly name = `zf-mode-${++uid}`;
+  private painted?: ProjectResult;
+  private paintedInput?: RgbaImage;
+
+  render() {
+    const r = this.result;
+    return html`
+      <div class="top">
+        <span class="title" aria-live="polite">${r ? `${r.layer} · map ${r.map} · ${r.mode}` : 'Projection'}</span>
+        <fieldset part="modes" role="radiogroup" aria-label="Projection mode">
+          ${MODES.map(({ mode, label, title }) => html`<label title=${title} part="mode" class=${mode === this.mode ? 'checked' : ''}>
+            <input type="radio" name=${this.name} .value=${mode} .checked=${mode === this.mode}
+                   @change=${() => this.pick(mode)}>${label}</label>`)}
+        </fieldset>
+      </div>
+      ${r ? this.renderResult(r) : html`<p class="empty">${this.pending ? 'Projecting…' : 'Pick a feature map to project it.'}</p>`}`;
+  }
+
+  private renderResult(r: ProjectResult) {
+    const [h, w] = [r.full.height, r.full.width];
+    const best = r.units[0];
+    return html`<div class=${this.pending ? 'pending' : ''} aria-busy=${this.pending ? 'true' : 'false'}>
+      <div class="pair" style="--_aspect: ${w} / ${h}">
+        <figure>
+          <canvas class="big pixels" part="projection" role="img" data-role="projection"
+                  aria-label=${`${r.mode} projection of the strongest activation of ${r.layer} map ${r.map}`}></canvas>
+          <figcaption>strongest: ${best ? `(${best.y}, ${best.x}) = ${best.value.toPrecision(3)}` : '—'}</figcaption>
+        </figure>
+        <figure>
+          <div class="frame">
+            <canvas class="big pixels" part="input" role="img" data-role="input" aria-label="The input image"></canvas>
+            ${r.units.map((u, i) => html`<div part="box" class=${i === 0 ? 'box first' : 'box'} style=${[
+              `left: ${(100 * u.box.x0) / w}%`, `top: ${(100 * u.box.y0) / h}%`,
+              `width: ${(100 * (u.box.x1 - u.box.x0)) / w}%`, `height: ${(100 * (u.box.y1 - u.box.y0)) / h}%`,
+            ].join(';')}></div>`)}
+          </div>
+          <figcaption>input, top-${r.units.length} receptive fields</figcaption>
+        </figure>
+      </div>
+      <div class="units" part="units" role="list" aria-label=${`The ${r.units.length} strongest positions, each projected beside its image patch`}>
+        ${r.units.map((u, i) => html`<figure class="unit" part="unit" role="listitem">
+          <img part="unit-projection" data-unit=${i} data-kind="projection" src=${this.urlOf(u.projectionPng)}
+               width=${u.projection.width} height=${u.projection.height} decoding="async"
+               alt=${`projection of position ${u.y}, ${u.x}`}>
+          <img part="unit-patch" data-unit=${i} data-kind="patch" src=${this.urlOf(u.patchPng)}
+               width=${u.patch.width} height=${u.patch.height} decoding="async"
+               alt=${`image patch of position ${u.y}, ${u.x}`}>
+          <figcaption>#${i + 1} (${u.y}, ${u.x}) ${u.value.toPrecision(3)}</figcaption>
+        </figure>`)}
+      </div>
+    </div>`;
+  }
+
+  /** Object URLs of the pairs' PNGs, for the current result only. */
+  private urls = new Map<Blob, string>();
+  private urlsFor?: ProjectResult;
+
+  private urlOf(png: Blob): string {
+    if (this.urlsFor !== this.result) {
+      for (const url of this.urls.values()) URL.revokeObjectURL(url);
+      this.urls.clear();
+      this.urlsFor = this.result;
+    }
+    let url = this.urls.get(png);
+    if (!url) this.urls.set(png, (url = URL.createObjectURL(png)));
+    return url;
+  }
+
+  disconnectedCallback(): void {
+    super.disconnectedCallback();
+    for (const url of this.urls.values()) URL.revokeObjectURL(url);
+    this.urls.clear();
+    this.urlsFor = undefined;
+    this.painted = undefined;
+  }
+
+  protected updated(_changed: PropertyValues<this>): void {
+    const r = this.result;
+    if (r && (r !== this.painted || this.input !== this.paintedInput)) {
+      const root = this.renderRoot;
+      paint(root.querySelector<HTMLCanvasElement>('canvas[data-role="projection"]'), r.full);
+      paint(root.querySelector<HTMLCanvasElement>('canvas[data-role="input"]'), this.input);
+      this.painted = r;
+      this.paintedInput = this.input;
+    }
+  }
+
+  /** Resolves once the current result is on screen: the canvases painted, the pairs' images decoded. */
+  async whenPainted(): Promise<void> {
+    await this.updateComplete;
+    const images = [...this.renderRoot.querySelectorAll<HTMLImageElement>('img[data-unit]')];
+    await Promise.all(images.map((img) => img.decode().catch(() => undefined)));
+  }
+
+  /** The canvas holding the whole-input projection (for reading its pixels). */
+  get projectionCanvas(): HTMLCanvasElement | null {
+    return this.renderRoot.querySelector('canvas[data-role="projection"]');
+  }
+
+  private pick(mode: ProjectionMode): void {
+    this.mode = mode;
+    emit(this, 'zf-mode-change', { mode });
+  }
+}
+
+if (!customElements.get('zf-projection-view')) customElements.define('zf-projection-view', ZfProjectionView);
+
+declare global {
+  interface HTMLElementTagNameMap { 'zf-projection-view': ZfProjectionView }
+}

@@ -1,0 +1,254 @@
+/**
+ * The worker's side of the protocol (protocol.ts): holds one model, the current image's run,
+ * and answers requests one at a time in arrival order, so a projection never sees a half-done
+ * forward pass. `cancel` is answered at once, outside the queue; long jobs (loading, the nine
+ * projections) check for it between steps and give the event loop a turn so it can arrive.
+ */
+import { AbortError, ArgumentError, ImageDecodeError, StaleRunError } from '../errors.js';
+import { loadModel, type LoadOptions } from '../models/load.js';
+import { defaultPoint, type Point } from '../graph/names.js';
+import type { Model } from '../engine/model.js';
+import type { Run } from '../engine/run.js';
+import type { Tensor } from '../engine/tensor.js';
+import { checkImageSize, type Pixels } from '../io/preprocess.js';
+import { inputToImage, projectionToImage } from '../deconv/render.js';
+import { MODES } from '../deconv/walk.js';
+import { encodePng, filterSheet, mapPictures, mapSheet } from './pictures.js';
+import {
+  transferables, type ErrorInfo, type FiltersResult, type ImageResult, type ImageSource, type LayerInfo,
+  type MapsResult, type ModelInfo, type ProjectResult, type ProjectedPatch, type RequestMessage,
+  type RequestOf, type ResponseMessage, type ResultOf,
+} from './protocol.js';
+
+export type Post = (message: ResponseMessage, transfer: Transferable[]) => void;
+
+/** Let queued messages (a cancel) run before going on. */
+const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+export class EngineHost {
+  private model?: Model;
+  private info?: ModelInfo;
+  private run?: Run;
+  private runId = 0;
+  private input?: Tensor;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly jobs = new Map<number, AbortController>();
+
+  /** `modelsUrl`: where the default model's folder is, when the engine cannot tell. */
+  constructor(private readonly post: Post, private readonly modelsUrl?: string) {}
+
+  receive(message: RequestMessage): void {
+    const { id } = message;
+    if (message.type === 'cancel') {
+      const job = this.jobs.get(message.target);
+      job?.abort();
+      this.reply(id, { cancelled: !!job });
+      return;
+    }
+    const controller = new AbortController();
+    this.jobs.set(id, controller);
+    this.queue = this.queue.then(async () => {
+      try {
+        if (controller.signal.aborted) throw new AbortError('cancelled before it started');
+        this.reply(id, await this.dispatch(id, message, controller.signal));
+      } catch (e) {
+        this.fail(id, controller.signal.aborted ? new AbortError('cancelled') : e);
+      } finally {
+        this.jobs.delete(id);
+      }
+    });
+  }
+
+  private dispatch(id: number, m: RequestMessage, signal: AbortSignal): Promise<ResultOf[keyof ResultOf]> | ResultOf[keyof ResultOf] {
+    switch (m.type) {
+      case 'load': return this.load(id, m, signal);
+      case 'image': return this.image(m, signal);
+      case 'maps': return this.maps(m);
+      case 'project': return this.project(m, signal);
+      case 'filters': return this.filters(m);
+      default: throw new ArgumentError(`unknown request type '${(m as { type: string }).type}'`);
+    }
+  }
+
+  private reply(id: number, result: ResultOf[keyof ResultOf]): void {
+    this.post({ id, kind: 'result', result }, transferables(result));
+  }
+
+  private fail(id: number, e: unknown): void {
+    const error: ErrorInfo = e instanceof Error
+      ? { name: e.name, message: e.message }
+      : { name: 'Error', message: String(e) };
+    this.post({ id, kind: 'error', error }, []);
+  }
+
+  private async load(id: number, m: RequestOf<'load'>, signal: AbortSignal): Promise<ModelInfo> {
+    const t0 = performance.now();
+    const base = m.modelBaseUrl ?? this.modelsUrl;
+    const options: LoadOptions = {
+      seed: m.seed, backend: m.backend, signal, baseUrl: base,
+      onProgress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
+    };
+    // Drop the old model first: two large models need not fit in memory at once.
+    this.model = undefined;
+    this.info = undefined;
+    this.run = undefined;
+    this.input = undefined;
+    const model = await loadModel(m.source, options);
+    if (signal.aborted) throw new AbortError('loading the model was cancelled');
+    this.model = model;
+    const net = model.network;
+    const last = model.shapes[model.shapes.length - 1];
+    const classes = last.length === 1 ? last[0] : last.reduce((a, b) => a * b, 1);
+    const layers: LayerInfo[] = model.layers.map((l) => {
+      const point = defaultPoint(l);
+      return {
+        name: l.name, kind: l.kind, points: Object.keys(l.points) as Point[], defaultPoint: point,
+        shape: [...model.shapes[l.points[point]!]],
+      };
+    });
+    this.info = {
+      source: typeof m.source === 'string' ? m.source : 'file', name: net.name, backend: model.backend,
+      input: [...net.input], preprocess: net.preprocess, classes,
+      labels: Array.from({ length: classes }, (_, i) => net.labels?.[i] ?? `class ${i}`),
+      layers, memoryBytes: model.memoryBytes, ms: performance.now() - t0,
+    };
+    return this.info;
+  }
+
+  private requireModel(): Model {
+    if (!this.model) throw new ArgumentError('no model is loaded yet');
+    return this.model;
+  }
+
+  private async image(m: RequestOf<'image'>, signal: AbortSignal): Promise<ImageResult> {
+    const model = this.requireModel();
+    const t0 = performance.now();
+    const name = m.name ?? (typeof m.image === 'string' ? m.image.split('/').pop() || m.image : 'the image');
+    const pixels = await decode(m.image, name, signal);
+    if (signal.aborted) throw new AbortError('cancelled');
+    const input = model.preprocess(pixels);
+    this.run = undefined;
+    const run = model.forwardSync(input);
+    this.run = run;
+    this.input = input;
+    this.runId += 1;
+    return {
+      run: this.runId, name, width: pixels.width, height: pixels.height, top: run.top(5),
+      input: inputToImage(input, model.network.preprocess), ms: performance.now() - t0,
+    };
+  }
+
+  private current(run: number): Run {
+    if (!this.run || run !== this.runId) throw new StaleRunError(`run ${run} was replaced by a newer image`);
+    return this.run;
+  }
+
+  private async maps(m: RequestOf<'maps'>): Promise<MapsResult> {
+    const model = this.requireModel();
+    const run = this.current(m.run);
+    const { layer, point, op } = model.resolve(m.layer, m.point);
+    const shape = model.shapes[op];
+    if (shape.length !== 3) throw new ArgumentError(`${layer.name} has no spatial feature maps (shape [${shape.join(', ')}])`);
+    const [c, h, w] = shape;
+    const activation = run.activation(layer.name, point);
+    const { strengths, order, pixels, scale } = mapPictures(activation.data.subarray(0, c * h * w), c, h, w);
+    const { sheet, columns, gap } = mapSheet(pixels, c, h, w);
+    return { run: m.run, layer: layer.name, point, shape: [c, h, w], strengths, order, scale, columns, gap, sheet: await encodePng(sheet) };
+  }
+
+  private async project(m: RequestOf<'project'>, signal: AbortSignal): Promise<ProjectResult> {
+    const model = this.requireModel();
+    const t0 = performance.now();
+    if (!MODES.includes(m.mode)) throw new ArgumentError(`mode '${m.mode}' is not one of ${MODES.join(', ')}`);
+    let run = this.current(m.run);
+    const { layer, point, op } = model.resolve(m.layer, m.point);
+    const shape = model.shapes[op];
+    const [maps, h, w] = shape.length === 3 ? shape : [shape[0], 1, 1];
+    if (!Number.isInteger(m.map) || m.map < 0 || m.map >= maps) {
+      throw new ArgumentError(`map ${m.map} is out of range: ${layer.name} has ${maps} maps (0-${maps - 1})`);
+    }
+    const values = run.activation(layer.name, point).data.subarray(m.map * h * w, (m.map + 1) * h * w);
+    // The strongest positions (ties: first in row-major order, as keep 'top-k'); after the
+    // first, only positive ones: a zero activation projects to nothing.
+    const top = Math.max(1, Math.min(m.top ?? 9, h * w));
+    const positions = Array.from(values.keys()).sort((a, b) => values[b] - values[a] || a - b)
+      .slice(0, top).filter((p, i) => i === 0 || values[p] > 0);
+    const preprocess = model.network.preprocess;
+    const units: ProjectedPatch[] = [];
+    let full;
+    for (const p of positions) {
+      run = this.current(m.run);
+      const y = Math.floor(p / w), x = p % w;
+      const projection = run.projectSync({ layer: layer.name, point, map: m.map, keep: { y, x }, mode: m.mode, signal });
+      const box = projection.boxes[0];
+      full ??= projectionToImage(projection, 0, { preprocess });
+      const picture = projectionToImage(projection, 0, { preprocess, crop: box });
+      const patch = inputToImage(this.input!, preprocess, box);
+      units.push({
+        y, x, value: values[p], box, projection: picture, patch,
+        projectionPng: await encodePng(picture), patchPng: await encodePng(patch),
+      });
+      await turn();
+      if (signal.aborted) throw new AbortError('projection cancelled');
+    }
+    return { run: m.run, layer: layer.name, point, map: m.map, mode: m.mode, full: full!, units, ms: performance.now() - t0 };
+  }
+
+  private filters(m: RequestOf<'filters'>): FiltersResult {
+    const model = this.requireModel();
+    const name = m.layer ?? model.layers.find((l) => l.kind === 'conv')?.name;
+    if (!name) throw new ArgumentError('this model has no convolution');
+    const { weight } = model.getWeights(name);
+    const shape = model.weightShapes()[name].weight;
+    if (shape.length !== 4) throw new ArgumentError(`${name} is not a convolution`);
+    // A first layer sees the image's channels; deeper layers' filters have no colour to show.
+    const preprocess = name === model.layers[0].name ? model.network.preprocess : 'grayscale';
+    if (preprocess === 'grayscale' && shape[1] !== 1) {
+      throw new ArgumentError(`${name}'s filters have ${shape[1]} input channels; only first-layer filters are shown as pictures`);
+    }
+    return { layer: name, shape, ...filterSheet(weight, shape, preprocess) };
+  }
+}
+
+/** Decode a Blob or a URL with the browser's decoders, or take pixels as they are. */
+async function decode(source: ImageSource, name: string, signal: AbortSignal): Promise<Pixels> {
+  if (typeof source === 'object' && !(source instanceof Blob)) {
+    checkImageSize(source.width, source.height, name);
+    return source;
+  }
+  let blob: Blob;
+  if (typeof source === 'string') {
+    let response: Response;
+    try {
+      response = await fetch(source, { signal });
+    } catch (e) {
+      if (signal.aborted) throw new AbortError('cancelled');
+      throw new ImageDecodeError(`could not download ${name}: ${(e as Error).message}`);
+    }
+    if (!response.ok) throw new ImageDecodeError(`could not download ${name}: HTTP ${response.status}`);
+    blob = await response.blob();
+  } else {
+    blob = source;
+  }
+  if (typeof createImageBitmap === 'undefined' || typeof OffscreenCanvas === 'undefined') {
+    throw new ImageDecodeError('this environment cannot decode images; pass decoded pixels instead');
+  }
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  } catch {
+    const type = blob.type ? `${blob.type}, ` : '';
+    throw new ImageDecodeError(`${name} is not an image this browser can decode (${type}${blob.size} bytes)`);
+  }
+  try {
+    checkImageSize(bitmap.width, bitmap.height, name);
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    if (!context) throw new ImageDecodeError('this browser gave no 2D canvas to read the image with');
+    context.drawImage(bitmap, 0, 0);
+    const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+    return { width: bitmap.width, height: bitmap.height, data };
+  } finally {
+    bitmap.close();
+  }
+}

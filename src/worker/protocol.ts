@@ -1,0 +1,185 @@
+/**
+ * The engine's message protocol between a page and its Web Worker (src/worker/worker.ts).
+ *
+ * Every request carries an `id` and gets exactly one reply with that id: a result or an error.
+ * Progress notes (`progress`) may come before the reply; they are not replies. Large arrays are
+ * transferred, never copied: pixels going in, pictures and activations coming out.
+ * A `cancel` request aborts the request it names: that request then replies with an error named
+ * `AbortError` (unless it had already replied), and the cancel itself replies `{ cancelled }`.
+ *
+ * Pictures are RGBA 8-bit row-major (`RgbaImage`, ImageData's layout), ready to paint.
+ */
+import type { Backend } from '../wasm/load.js';
+import type { Preprocess } from '../graph/layers.js';
+import type { Point } from '../graph/names.js';
+import type { Box } from '../graph/shapes.js';
+import type { ClassScore } from '../engine/run.js';
+import type { ProjectionMode } from '../deconv/walk.js';
+import type { RgbaImage } from '../deconv/render.js';
+import type { Pixels } from '../io/preprocess.js';
+
+/** An image for the network: a file or blob, an absolute URL the worker fetches, or pixels. */
+export type ImageSource = Blob | string | Pixels;
+
+export interface LayerInfo {
+  /** conv1..convN, fc{N+1}.. */
+  name: string;
+  kind: 'conv' | 'dense';
+  /** The points this layer has (conv, relu, pool, norm). */
+  points: Point[];
+  /** The paper's feature map: relu where there is one. */
+  defaultPoint: Point;
+  /** Output shape at the default point, one image: [C, H, W] or [units]. */
+  shape: number[];
+}
+
+export interface ModelInfo {
+  /** What was asked for: a built-in name or a URL. */
+  source: string;
+  /** The network's own name. */
+  name: string;
+  backend: Backend;
+  input: [number, number, number];
+  preprocess: Preprocess;
+  classes: number;
+  /** One per class ('class N' where the model has none). */
+  labels: string[];
+  layers: LayerInfo[];
+  memoryBytes: number;
+  /** Milliseconds the load took inside the worker. */
+  ms: number;
+}
+
+export interface ImageResult {
+  /** Increments with every image; maps and projections name the run they are for. */
+  run: number;
+  name: string;
+  /** The decoded image's size. */
+  width: number;
+  height: number;
+  top: ClassScore[];
+  /** The network input as a picture (what the network sees after preprocessing). */
+  input: RgbaImage;
+  ms: number;
+}
+
+export interface MapsResult {
+  run: number;
+  layer: string;
+  point: Point;
+  /** [C, H, W] of one image. */
+  shape: [number, number, number];
+  /** The largest activation of each map. */
+  strengths: Float32Array;
+  /** Map indices, strongest first (ties: lower index first). */
+  order: number[];
+  /**
+   * Every map as a picture, in one PNG sprite sheet (map k at column k % columns, row
+   * floor(k / columns), cells W x H with `gap` pixels between): one image for the page to show
+   * in C places, rather than C canvases to paint on the main thread.
+   */
+  sheet: Blob;
+  columns: number;
+  gap: number;
+  /** The value shown as full brightness (largest |activation| of the layer). */
+  scale: number;
+}
+
+export interface ProjectedPatch {
+  y: number;
+  x: number;
+  value: number;
+  /** Receptive field in input pixels. */
+  box: Box;
+  /** The projection cropped to `box`, contrast-stretched on its own. */
+  projection: RgbaImage;
+  /** The input image cropped to `box`. */
+  patch: RgbaImage;
+  /** The same two pictures as PNG files, for pages to show as images (decoded off their thread). */
+  projectionPng: Blob;
+  patchPng: Blob;
+}
+
+export interface ProjectResult {
+  run: number;
+  layer: string;
+  point: Point;
+  map: number;
+  mode: ProjectionMode;
+  /** The strongest activation's projection, the whole input. */
+  full: RgbaImage;
+  /** The strongest positions of the map, strongest first (at most `top`, only positive ones after the first). */
+  units: ProjectedPatch[];
+  ms: number;
+}
+
+export interface FiltersResult {
+  layer: string;
+  /** [filters, channels, kh, kw] */
+  shape: number[];
+  /** Every filter as a picture, kh x kw each, in a grid `columns` wide with 1 px gaps. */
+  sheet: RgbaImage;
+  columns: number;
+}
+
+export interface LoadRequest {
+  type: 'load';
+  /** 'zfnet-mini', a built-in architecture name, an absolute URL of a model file, or the file. */
+  source: string | Blob;
+  seed?: number;
+  /** Where the default model's files are (default: next to the engine's own script). */
+  modelBaseUrl?: string;
+  backend?: Backend;
+}
+export interface ImageRequest { type: 'image'; image: ImageSource; name?: string }
+export interface MapsRequest { type: 'maps'; run: number; layer: string; point?: Point }
+export interface ProjectRequest {
+  type: 'project'; run: number; layer: string; point?: Point; map: number; mode: ProjectionMode;
+  /** How many of the strongest positions to project, each alone (default 9). */
+  top?: number;
+}
+export interface FiltersRequest { type: 'filters'; layer?: string }
+export interface CancelRequest { type: 'cancel'; target: number }
+
+export type Request = LoadRequest | ImageRequest | MapsRequest | ProjectRequest | FiltersRequest | CancelRequest;
+export type RequestType = Request['type'];
+
+export interface ResultOf {
+  load: ModelInfo;
+  image: ImageResult;
+  maps: MapsResult;
+  project: ProjectResult;
+  filters: FiltersResult;
+  cancel: { cancelled: boolean };
+}
+
+export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
+
+/** What crosses from page to worker. */
+export type RequestMessage = Request & { id: number };
+
+export interface ErrorInfo { name: string; message: string }
+
+/** What crosses from worker to page. */
+export type ResponseMessage =
+  | { id: number; kind: 'result'; result: ResultOf[RequestType] }
+  | { id: number; kind: 'error'; error: ErrorInfo }
+  | { id: number; kind: 'progress'; fraction: number };
+
+/** Every ArrayBuffer inside a value (typed arrays' buffers), once each: what to transfer. */
+export function transferables(value: unknown, out: Set<ArrayBuffer> = new Set()): ArrayBuffer[] {
+  if (ArrayBuffer.isView(value)) {
+    // Only a view that owns its whole buffer: a view into something larger (a model's
+    // WebAssembly memory) must be copied, or the owner would lose its memory.
+    if (value.buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) {
+      out.add(value.buffer);
+    }
+  } else if (value instanceof ArrayBuffer) {
+    out.add(value);
+  } else if (Array.isArray(value)) {
+    for (const v of value) transferables(v, out);
+  } else if (value && typeof value === 'object' && !(value instanceof Blob)) {
+    for (const v of Object.values(value)) transferables(v, out);
+  }
+  return [...out];
+}
