@@ -34,6 +34,8 @@ const { values } = parseArgs({
     resume: { type: 'boolean', default: false },
     // Augment with random horizontal flips (Fashion-MNIST's items are near-symmetric left-right).
     flip: { type: 'boolean', default: false },
+    // Dropout rate of the fc layers (the paper: 0.5); lower it to fit more when fine-tuning.
+    dropout: { type: 'string' },
   },
 });
 
@@ -76,6 +78,9 @@ async function train(): Promise<void> {
   const total = values.limit ? Math.min(Number(values.limit), trainSet.labels.length) : trainSet.labels.length;
   const half = batch / 2;
   const network = zfnetMini();
+  if (values.dropout !== undefined) {
+    for (const op of network.ops) if (op.kind === 'dropout') op.rate = Number(values.dropout);
+  }
   const model = await Model.create(network, { batch: half });
   model.initWeights(seed);
   let previous: WeightsManifest | undefined;
@@ -168,7 +173,8 @@ async function train(): Promise<void> {
     data: 'Fashion-MNIST (Debian dataset-fashion-mnist), 60,000 training images; accuracy on the 10,000 test images',
     epochs: lastEpoch, batch, seed, hyper: DEFAULT_HYPER,
     lrSchedule: previous ? `${(previous.training as any)?.lrSchedule}; then epochs ${firstEpoch}-${lastEpoch} at ${values.lr}` +
-      `${values.flip ? ' with random horizontal flips' : ''}` : 'x0.1 after 60% and after 85% of the epochs',
+      `${values.flip ? ' with random horizontal flips' : ''}${values.dropout ? `, dropout ${values.dropout}` : ''}`
+      : 'x0.1 after 60% and after 85% of the epochs',
     testAccuracy: last.testAccuracy,
     minutes: (previous ? Number(previous.training?.minutes ?? 0) : 0) + (performance.now() - started) / 60000, history,
   };
