@@ -9,6 +9,12 @@ import { UsageError } from './args.js';
 import { classify, CLASSIFY_HELP } from './commands/classify.js';
 import { forward, FORWARD_HELP } from './commands/forward.js';
 import { project, PROJECT_HELP } from './commands/project.js';
+import { occlude, OCCLUDE_HELP } from './commands/occlude.js';
+import { scan, SCAN_HELP } from './commands/scan.js';
+import { invariance, INVARIANCE_HELP } from './commands/invariance.js';
+import { correspondence, CORRESPONDENCE_HELP } from './commands/correspondence.js';
+import { diagnose, DIAGNOSE_HELP } from './commands/diagnose.js';
+import { evolution, EVOLUTION_HELP } from './commands/evolution.js';
 
 type Command = (argv: string[], out: (text: string) => void) => Promise<number>;
 
@@ -16,6 +22,12 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
   classify: { run: classify, help: CLASSIFY_HELP, summary: 'print the most probable classes of an image' },
   forward: { run: forward, help: FORWARD_HELP, summary: "write a layer's activation as .npy, with its stats" },
   project: { run: project, help: PROJECT_HELP, summary: 'project a feature map back to pixels (deconvnet), as .npy and PNG' },
+  occlude: { run: occlude, help: OCCLUDE_HELP, summary: 'class probability, a map\'s activation and the top class as an occluder slides (Fig. 7)' },
+  scan: { run: scan, help: SCAN_HELP, summary: 'top-9 activations per feature map over a folder of images, projected, as sheets (Fig. 2)' },
+  invariance: { run: invariance, help: INVARIANCE_HELP, summary: 'feature distances and class probability under translation, scale, rotation (Fig. 5)' },
+  correspondence: { run: correspondence, help: CORRESPONDENCE_HELP, summary: 'consistency of occluded object parts across images, Delta per layer (Fig. 8)' },
+  diagnose: { run: diagnose, help: DIAGNOSE_HELP, summary: 'conv1 filters, RMS, dead filters, spectra, layer-2 features; two models side by side (Fig. 6)' },
+  evolution: { run: evolution, help: EVOLUTION_HELP, summary: 'strongest activations of features across training snapshots, projected (Fig. 4)' },
 };
 
 const HELP = `zf-vis: see inside a convolutional network (ZFNet, AlexNet) from the command line
@@ -23,7 +35,7 @@ const HELP = `zf-vis: see inside a convolutional network (ZFNet, AlexNet) from t
 Usage: zf-vis <command> [options]
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`).join('\n')}
 
 Options:
   -h, --help     show this help; zf-vis <command> --help shows a command's options
