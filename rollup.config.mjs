@@ -1,8 +1,10 @@
-// The npm package's builds: the engine (ESM, no DOM) and the CLI. The wasm is already inlined
+// The npm package's builds: the engine (ESM, no DOM), the CLI, the web components and the
+// one-file CDN script. The wasm is already inlined
 // as base64 by scripts/build-wasm.mjs, so no wasm plugin is needed.
 import esbuild from 'rollup-plugin-esbuild';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const external = (id) => /^node:/.test(id) || ['pngjs', 'jpeg-js', 'lit'].some((p) => id === p || id.startsWith(`${p}/`));
 const plugins = [nodeResolve({ extensions: ['.ts', '.js'] }), esbuild({ target: 'es2022' })];
@@ -31,11 +33,119 @@ const manifest = {
 };
 const browserPlugins = [workerUrl, nodeResolve({ extensions: ['.ts', '.js'], browser: true }), esbuild({ target: 'es2022', minify: true })];
 
+// The one-file CDN script, dist/zf-visualizer.min.js (a classic IIFE that sets the global `ZF`):
+// the worker is built first as an IIFE (also kept as dist/zf-visualizer.worker.js for CSPs
+// without blob: workers) and inlined as a string; Lit is bundled; node: imports are stubbed.
+// Every import.meta.url becomes the script's own URL (document.currentScript.src, captured when
+// the script runs), as if each module sat where its relative paths find dist/models/.
+const SCRIPT_URL = `var __zfScriptUrl = typeof document !== 'undefined'
+  ? (document.currentScript && document.currentScript.src) || document.baseURI
+  : self.ZF_SCRIPT_URL || self.location.href;`;
+// node:fs/promises (the engine's file: branch) reads file: URLs through the page instead
+// (scripts/cdn/file-url.ts); any other node: module is a stub that says why it is missing.
+const fileUrlModule = fileURLToPath(new URL('./scripts/cdn/file-url.ts', import.meta.url));
+const nodeStub = {
+  name: 'zf-node-stub',
+  resolveId(id) {
+    if (id === 'node:fs/promises') return fileUrlModule;
+    return /^node:/.test(id) ? `\0zf-node:${id}` : null;
+  },
+  load(id) {
+    if (!id.startsWith('\0zf-node:')) return null;
+    const name = id.slice('\0zf-node:'.length);
+    return `export default new Proxy({}, { get() { throw new Error('${name} is not available in browsers'); } });`;
+  },
+};
+const scriptUrlMeta = {
+  name: 'zf-script-url',
+  resolveImportMeta(property, { moduleId }) {
+    if (property !== 'url') return null;
+    // default-model.ts looks one folder up for models/ (as dist/index.js); samples.ts two.
+    const depth = moduleId.endsWith('default-model.ts') ? 'zf/' : 'zf/zf/';
+    return `new URL(${JSON.stringify(`${depth}zf.js`)}, __zfScriptUrl).href`;
+  },
+};
+const cdnWorkerStart = {
+  name: 'zf-cdn-worker-start',
+  transform(code, id) {
+    if (!id.endsWith('components/shared/engine-controller.ts')) return null;
+    const call = /new Worker\(new URL\('\.\.\/\.\.\/src\/worker\/worker\.ts', import\.meta\.url\), \{[^}]*\}\)/;
+    if (!call.test(code)) this.error('engine-controller.ts no longer starts its worker as rollup.config.mjs expects');
+    return {
+      code: `import { startWorker as __zfStartWorker } from ${JSON.stringify(fileURLToPath(new URL('./scripts/cdn/start-worker.ts', import.meta.url)))};\n` +
+        code.replace(call, '__zfStartWorker()'),
+      map: null,
+    };
+  },
+};
+const cdnWorkerFile = 'dist/zf-visualizer.worker.js';
+// The inlined worker takes the wasm from the script that starts it (self.ZF_WASM), rather than
+// carrying a second copy of both base64 builds: the script stays well inside its size budget.
+const cdnWorkerInline = 'build/zf-visualizer.worker.inline.js';
+const wasmFromPage = {
+  name: 'zf-wasm-from-page',
+  resolveId(id) { return /binaries\.generated(\.js|\.ts)?$/.test(id) ? '\0zf:wasm-from-page' : null; },
+  load(id) {
+    return id === '\0zf:wasm-from-page'
+      ? 'export const simdBase64 = self.ZF_WASM.simd;\nexport const scalarBase64 = self.ZF_WASM.scalar;' : null;
+  },
+};
+const workerSource = {
+  name: 'zf-worker-source',
+  resolveId(id) { return id === 'zf:worker-source' ? '\0zf:worker-source' : null; },
+  async load(id) {
+    if (id !== '\0zf:worker-source') return null;
+    const { readFile } = await import('node:fs/promises');
+    this.addWatchFile(cdnWorkerInline);
+    return `export default ${JSON.stringify(await readFile(cdnWorkerInline, 'utf8'))};`;
+  },
+};
+// The default model (final weights and manifest; the training snapshots stay in models/ for
+// the engine and the CLI) and its samples, copied beside the script, each with a `.js` twin
+// that registers its bytes for pages opened from file:// (scripts/cdn/file-url.ts).
+const copyModels = {
+  name: 'zf-copy-models',
+  async writeBundle() {
+    const { readFile, writeFile, readdir, mkdir, rm } = await import('node:fs/promises');
+    await rm('dist/models', { recursive: true, force: true });
+    const copy = async (from, to) => {
+      const bytes = await readFile(from);
+      await writeFile(to, bytes);
+      await writeFile(`${to}.js`, '(self.ZF_FILES=self.ZF_FILES||{})[document.currentScript.src.slice(0,-3)]=' +
+        `"${bytes.toString('base64')}";\n`);
+    };
+    for (const [from, to, keep] of [
+      ['models/zfnet-mini', 'dist/models/zfnet-mini', (f) => f === 'weights.f16.bin' || f === 'manifest.json'],
+      ['models/samples', 'dist/models/samples', (f) => f.endsWith('.png')],
+    ]) {
+      await mkdir(to, { recursive: true });
+      for (const f of await readdir(from)) if (keep(f)) await copy(`${from}/${f}`, `${to}/${f}`);
+    }
+    await writeFile('dist/models/samples/LICENSE.md', await readFile('models/samples/LICENSE.md'));
+  },
+};
+// ASCII only (non-ASCII characters as \u escapes), so pages without <meta charset> read the
+// elements' text right.
+const asciiOnly = {
+  name: 'zf-ascii-only',
+  renderChunk(code) {
+    return { code: code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`), map: null };
+  },
+};
+const cdnPlugins = [nodeStub, scriptUrlMeta, nodeResolve({ extensions: ['.ts', '.js'], browser: true }),
+  esbuild({ target: 'es2022', minify: true, legalComments: 'none' })];
+
 export default [
   { input: 'components/index.ts', output: { file: 'dist/components/zf-visualizer.js', format: 'es', sourcemap: true },
     external: browserExternal, plugins: [...browserPlugins, manifest] },
   { input: 'src/worker/worker.ts', output: { file: 'dist/components/zf-worker.js', format: 'es', sourcemap: true },
     external: browserExternal, plugins: browserPlugins },
+  { input: 'scripts/cdn/worker.ts', output: { file: cdnWorkerFile, format: 'iife', intro: SCRIPT_URL, inlineDynamicImports: true },
+    plugins: cdnPlugins },
+  { input: 'scripts/cdn/worker.ts', output: { file: cdnWorkerInline, format: 'iife', intro: SCRIPT_URL, inlineDynamicImports: true },
+    plugins: [wasmFromPage, ...cdnPlugins] },
+  { input: 'scripts/cdn/main.ts', output: { file: 'dist/zf-visualizer.min.js', format: 'iife', name: 'ZF', intro: SCRIPT_URL, inlineDynamicImports: true },
+    plugins: [cdnWorkerStart, workerSource, ...cdnPlugins, asciiOnly, copyModels] },
   { input: 'src/index.ts', output: { file: 'dist/index.js', format: 'es', sourcemap: true }, external, plugins },
   { input: 'cli/main.ts', output: { file: 'dist/cli.js', format: 'es', sourcemap: true }, external, plugins },
   { input: 'src/train/main.ts', output: { file: 'dist/train.js', format: 'es', sourcemap: true }, external, plugins },

@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
+import { cdnFiles } from './scripts/cdn/vite-plugin.mjs';
 import { blockNetwork, blockedRequests, pageOrigin } from './test/browser/commands.js';
 
 // Node tests (kernels, engine, CLI) and real-browser tests (Chromium, no WebGL needed).
@@ -49,6 +50,8 @@ export default defineConfig({
           },
         },
         optimizeDeps,
+        // dist/ as built, under /zf-cdn/, for test/browser/cdn.test.ts.
+        plugins: [cdnFiles()],
       },
       {
         // The whole component flow in a Chromium that has no WebGL at all.

@@ -1,0 +1,152 @@
+// The one-file CDN script, dist/zf-visualizer.min.js (npm run build), in pages that have nothing
+// but its <script src> and the tag: a projection renders with every request off the page's origin
+// blocked, the global ZF runs the engine, and a strict CSP page works.
+//
+// The pages are iframes of the Vitest page, served with dist/ as built under /zf-cdn/ by
+// scripts/cdn/vite-plugin.mjs (page.html sits beside the script, with a real CSP header when
+// asked). The browser runner cannot open file:// pages from its http page, so the file:// case
+// (the same script from the installed package) is in test/pack.test.ts, through Playwright.
+import { afterEach, beforeAll, expect, test } from 'vitest';
+import { commands } from 'vitest/browser';
+
+declare module 'vitest/browser' {
+  interface BrowserCommands {
+    blockNetwork(): Promise<void>;
+    blockedRequests(): Promise<string[]>;
+  }
+}
+
+const SCRIPT = '/zf-cdn/zf-visualizer.min.js';
+const built = (await fetch(SCRIPT, { method: 'HEAD' }).catch(() => undefined))?.ok ?? false;
+const model = (await fetch('/zf-cdn/models/zfnet-mini/manifest.json', { method: 'HEAD' }).catch(() => undefined))?.ok ?? false;
+
+type ZFWindow = Window & typeof globalThis & { ZF: Record<string, any> };
+const frames: HTMLIFrameElement[] = [];
+
+/** An iframe with /zf-cdn/page.html: the script tag and the element ('tag') or the script only ('api'). */
+async function open(body: 'tag' | 'api', csp?: string): Promise<ZFWindow> {
+  const frame = document.createElement('iframe');
+  frame.style.cssText = 'width: 1100px; height: 900px; border: 0';
+  const query = new URLSearchParams({ body, ...(csp ? { csp } : {}) });
+  frame.src = `/zf-cdn/page.html?${query}`;
+  const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+  document.body.append(frame);
+  frames.push(frame);
+  await loaded;
+  return frame.contentWindow as ZFWindow;
+}
+
+function event<T>(target: EventTarget, type: string, timeout = 60_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} within ${timeout} ms`)), timeout);
+    target.addEventListener(type, (e) => { clearTimeout(timer); resolve((e as CustomEvent<T>).detail); }, { once: true });
+  });
+}
+
+function deep(root: Element, ...selectors: string[]): Element {
+  let at: Element | null = root;
+  for (const s of selectors) {
+    at = (at!.shadowRoot ?? at!).querySelector(s);
+    if (!at) throw new Error(`nothing matches '${s}' (path ${selectors.join(' >> ')})`);
+  }
+  return at!;
+}
+
+/** Pixels of a canvas that are not the flat grey (128) of an empty projection. */
+function nonGrey(canvas: HTMLCanvasElement): number {
+  const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+  let n = 0;
+  for (let i = 0; i < data.length; i += 4) if (data[i] !== 128 || data[i + 1] !== 128 || data[i + 2] !== 128) n++;
+  return n;
+}
+
+/** <zf-visualizer> in `win`: its first projection shown, with no error on the way. */
+async function firstProjection(win: ZFWindow): Promise<number> {
+  await win.customElements.whenDefined('zf-visualizer');
+  const el = win.document.querySelector('zf-visualizer')!;
+  const errors: unknown[] = [];
+  el.addEventListener('zf-error', (e) => errors.push((e as CustomEvent).detail));
+  // The element may have shown it before we listen: wait for the canvas instead of the event.
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    expect(errors).toEqual([]);
+    try {
+      const canvas = deep(el, 'zf-projection-view', 'canvas[data-role="projection"]') as HTMLCanvasElement;
+      const n = canvas.width > 0 ? nonGrey(canvas) : 0;
+      if (n > 10) return n;
+    } catch { /* not rendered yet */ }
+    if (performance.now() > deadline) throw new Error('no projection within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  await commands.blockNetwork();
+  await commands.blockedRequests();
+});
+
+afterEach(() => { for (const f of frames.splice(0)) f.remove(); });
+
+test.runIf(built)('the script stays within its size budget (120 KB gzip)', async () => {
+  const bytes = new Uint8Array(await (await fetch(SCRIPT)).arrayBuffer());
+  const gzip = new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
+  console.log(`dist/zf-visualizer.min.js: ${(bytes.length / 1024).toFixed(1)} KB, ${(gzip.length / 1024).toFixed(1)} KB gzip`);
+  expect(gzip.length).toBeLessThanOrEqual(120 * 1024);
+});
+
+test.runIf(built && model)('a page with only the script tag and <zf-visualizer> renders a projection, offline', async () => {
+  const win = await open('tag');
+  expect(typeof win.ZF.loadModel).toBe('function');
+  const n = await firstProjection(win);
+  const el = win.document.querySelector('zf-visualizer') as Element & { model?: string };
+  expect(el.model).toBe('zfnet-mini');
+  expect(n).toBeGreaterThan(10);
+  expect(await commands.blockedRequests()).toEqual([]);
+});
+
+test.runIf(built && model)('the ZF global loads the default model, classifies, projects and renders', async () => {
+  const win = await open('api');
+  const { ZF } = win;
+  expect(ZF.MODELS_URL).toBe(new URL('/zf-cdn/models/', location.href).href);
+  const model = await ZF.loadModel('zfnet-mini');
+  const pixels = await ZF.pixels(new URL('/zf-cdn/models/samples/ankle-boot-1.png', location.href).href);
+  const run = await model.forward(model.preprocess(pixels));
+  const top = run.top(3);
+  expect(top[0].label).toMatch(/ankle.?boot/i);
+  const projection = await run.project({ layer: 'conv2', map: 0 });
+  const image = ZF.projectionToImage(projection, 0, { preprocess: model.network.preprocess });
+  expect([image.width, image.height]).toEqual([28, 28]);
+  const input = ZF.inputToImage(model.preprocess(pixels), model.network.preprocess);
+  expect(input.width).toBe(28);
+  const canvas = ZF.toCanvas(image, 4);
+  expect(canvas.width).toBe(112);
+  expect(await commands.blockedRequests()).toEqual([]);
+});
+
+test.runIf(built && model)("a strict CSP page (script-src 'self' 'wasm-unsafe-eval') works", async () => {
+  const violations: string[] = [];
+  // (No default-src or style-src: the elements set inline style attributes, which style-src
+  // 'self' would block.)
+  const csp = "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self'; img-src 'self' blob: data:";
+  const win = await open('tag', csp);
+  win.document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  expect(typeof win.ZF?.loadModel).toBe('function');
+  await firstProjection(win);
+  const workerFile = new URL('/zf-cdn/zf-visualizer.worker.js', location.href).href;
+  expect(win.performance.getEntriesByType('resource').map((e) => e.name)).not.toContain(workerFile);
+  const model = await win.ZF.loadModel('zfnet-mini');
+  expect(model.backend).toMatch(/simd|scalar/);
+  expect(violations).toEqual([]);
+});
+
+test.runIf(built && model)("with exactly script-src 'self' 'wasm-unsafe-eval' (no blob: workers), the worker file beside the script takes over", async () => {
+  const csp = "script-src 'self' 'wasm-unsafe-eval'";
+  const violations: string[] = [];
+  const win = await open('tag', csp);
+  win.document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  await firstProjection(win);
+  // Only the blob: worker was refused; the file beside the script took over.
+  expect(violations.every((v) => /blob/.test(v))).toBe(true);
+  const workerFile = new URL('/zf-cdn/zf-visualizer.worker.js', location.href).href;
+  expect(win.performance.getEntriesByType('resource').map((e) => e.name)).toContain(workerFile);
+});
