@@ -15,6 +15,7 @@ import { invariance, INVARIANCE_HELP } from './commands/invariance.js';
 import { correspondence, CORRESPONDENCE_HELP } from './commands/correspondence.js';
 import { diagnose, DIAGNOSE_HELP } from './commands/diagnose.js';
 import { evolution, EVOLUTION_HELP } from './commands/evolution.js';
+import { exportModel, EXPORT_HELP } from './commands/export.js';
 
 type Command = (argv: string[], out: (text: string) => void) => Promise<number>;
 
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
   correspondence: { run: correspondence, help: CORRESPONDENCE_HELP, summary: 'consistency of occluded object parts across images, Delta per layer (Fig. 8)' },
   diagnose: { run: diagnose, help: DIAGNOSE_HELP, summary: 'conv1 filters, RMS, dead filters, spectra, layer-2 features; two models side by side (Fig. 6)' },
   evolution: { run: evolution, help: EVOLUTION_HELP, summary: 'strongest activations of features across training snapshots, projected (Fig. 4)' },
+  export: { run: exportModel, help: EXPORT_HELP, summary: 'write a model (default zfnet-mini) as an ONNX file' },
 };
 
 const HELP = `zf-vis: see inside a convolutional network (ZFNet, AlexNet) from the command line

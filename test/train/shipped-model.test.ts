@@ -73,7 +73,10 @@ describe.skipIf(!SHIPPED)('the shipped zfnet-mini (skipped while models/zfnet-mi
     expect(labels.length).toBe(500);
     const net = zfnetMini();
     expect(manifest.network.input).toEqual(net.input);
-    expect(manifest.network.ops).toEqual(net.ops);
+    // The same ops; only the fc dropout rate may differ (the last epochs fine-tuned at 0.2, see
+    // manifest.training.lrSchedule), and it has no effect at inference.
+    const rateless = (ops: typeof net.ops) => ops.map((op) => (op.kind === 'dropout' ? { kind: 'dropout' } : op));
+    expect(rateless(manifest.network.ops)).toEqual(rateless(net.ops));
     expect(manifest.network.preprocess).toBe('grayscale');
     expect(manifest.network.labels).toEqual(FASHION_MNIST_LABELS);
     const model = await loadDefaultModel({ baseUrl });
