@@ -14,9 +14,13 @@ import { checkImageSize, type Pixels } from '../io/preprocess.js';
 import { inputToImage, projectionToImage } from '../deconv/render.js';
 import { MODES } from '../deconv/walk.js';
 import { encodePng, filterSheet, mapPictures, mapSheet } from './pictures.js';
+import { occlusion } from '../analyses/occlusion.js';
+import { classColor, occlusionOverlay, type OcclusionMapName } from '../analyses/occlusion-render.js';
+import { invariance, invarianceCharts } from '../analyses/invariance.js';
+import { TRANSFORM_KINDS } from '../analyses/transform.js';
 import {
   transferables, type ErrorInfo, type FiltersResult, type ImageResult, type ImageSource, type LayerInfo,
-  type MapsResult, type ModelInfo, type ProjectResult, type ProjectedPatch, type RequestMessage,
+  type InvarianceResultMessage, type MapsResult, type ModelInfo, type OcclusionPicture, type OcclusionResultMessage, type ProjectResult, type ProjectedPatch, type RequestMessage,
   type RequestOf, type ResponseMessage, type ResultOf,
 } from './protocol.js';
 
@@ -66,6 +70,8 @@ export class EngineHost {
       case 'maps': return this.maps(m);
       case 'project': return this.project(m, signal);
       case 'filters': return this.filters(m);
+      case 'occlusion': return this.occlusion(id, m, signal);
+      case 'invariance': return this.invariance(id, m, signal);
       default: throw new ArgumentError(`unknown request type '${(m as { type: string }).type}'`);
     }
   }
@@ -192,6 +198,71 @@ export class EngineHost {
       if (signal.aborted) throw new AbortError('projection cancelled');
     }
     return { run: m.run, layer: layer.name, point, map: m.map, mode: m.mode, full: full!, units, ms: performance.now() - t0 };
+  }
+
+  /**
+   * Run an analysis on the current image's input. It makes forward passes of its own, which
+   * overwrite the current run's activations: the run is computed again afterwards (same run id),
+   * whether the analysis finished, failed or was cancelled.
+   */
+  private async analyse<T>(runId: number, work: (model: Model, input: Tensor) => Promise<T>): Promise<T> {
+    const model = this.requireModel();
+    this.current(runId);
+    const input = this.input!;
+    try {
+      return await work(model, input);
+    } finally {
+      if (this.model === model && this.input === input && this.runId === runId) this.run = model.forwardSync(input);
+    }
+  }
+
+  private occlusion(id: number, m: RequestOf<'occlusion'>, signal: AbortSignal): Promise<OcclusionResultMessage> {
+    const t0 = performance.now();
+    return this.analyse(m.run, async (model, input) => {
+      const r = await occlusion(model, input, {
+        size: m.size, stride: m.stride, classIndex: m.classIndex, layer: m.layer, map: m.map, fill: m.fill,
+        // This worker's thread only: no pool of workers inside the page's worker.
+        workers: 1, signal, onProgress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
+      });
+      const preprocess = model.network.preprocess;
+      const range = (values: ArrayLike<number>) => {
+        let min = Infinity, max = -Infinity;
+        for (let i = 0; i < values.length; i++) { min = Math.min(min, values[i]); max = Math.max(max, values[i]); }
+        return [min, max] as const;
+      };
+      const titles: Record<OcclusionMapName, string> = {
+        probability: `P(${r.label})`,
+        activation: `${r.layer} map ${r.map}: total activation`,
+        top: 'Most probable class',
+      };
+      const pictures: OcclusionPicture[] = (['probability', 'activation', 'top'] as const).map((which) => {
+        const [min, max] = which === 'probability' ? range(r.probability) : which === 'activation' ? range(r.activation) : [0, 0];
+        return { which, title: titles[which], picture: occlusionOverlay(r, which, input, preprocess, { alpha: 0.6 }), min, max };
+      });
+      const counts = new Map<number, number>();
+      for (const t of r.top) counts.set(t, (counts.get(t) ?? 0) + 1);
+      const classes = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([index, positions]) => ({
+        index, label: r.labels[index], positions, color: `rgb(${classColor(index).join(', ')})`,
+      }));
+      return {
+        run: m.run, size: r.grid.size, stride: r.grid.stride, rows: r.grid.rows, cols: r.grid.cols,
+        classIndex: r.classIndex, label: r.label, layer: r.layer, point: r.point, map: r.map, baseline: r.baseline,
+        probability: r.probability, activation: r.activation, top: r.top, topProbability: r.topProbability,
+        pictures, classes, ms: performance.now() - t0,
+      };
+    });
+  }
+
+  private invariance(id: number, m: RequestOf<'invariance'>, signal: AbortSignal): Promise<InvarianceResultMessage> {
+    const t0 = performance.now();
+    const kinds = m.kinds ?? [...TRANSFORM_KINDS];
+    return this.analyse(m.run, async (model, input) => {
+      const result = await invariance(model, input, {
+        kinds, classIndex: m.classIndex, signal,
+        onProgress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
+      });
+      return { run: m.run, result, charts: invarianceCharts(result, { width: 280, height: 180 }), ms: performance.now() - t0 };
+    });
   }
 
   private filters(m: RequestOf<'filters'>): FiltersResult {

@@ -17,6 +17,9 @@ import type { ClassScore } from '../engine/run.js';
 import type { ProjectionMode } from '../deconv/walk.js';
 import type { RgbaImage } from '../deconv/render.js';
 import type { Pixels } from '../io/preprocess.js';
+import type { OcclusionBaseline } from '../analyses/occlusion.js';
+import type { InvarianceCharts, InvarianceResult } from '../analyses/invariance.js';
+import type { TransformKind } from '../analyses/transform.js';
 
 /** An image for the network: a file or blob, an absolute URL the worker fetches, or pixels. */
 export type ImageSource = Blob | string | Pixels;
@@ -122,6 +125,51 @@ export interface FiltersResult {
   columns: number;
 }
 
+/** One occlusion map, drawn as a heatmap over the network's input (paper, Fig. 7). */
+export interface OcclusionPicture {
+  which: 'probability' | 'activation' | 'top';
+  /** What the map shows, e.g. "P(Ankle boot)". */
+  title: string;
+  /** The heatmap blended over the input, the input's size. */
+  picture: RgbaImage;
+  /** The range of the map's values (probability and activation maps). */
+  min: number;
+  max: number;
+}
+
+export interface OcclusionResultMessage {
+  run: number;
+  /** The occluder's side and step in input pixels; the positions' grid. */
+  size: number;
+  stride: number;
+  rows: number;
+  cols: number;
+  classIndex: number;
+  label: string;
+  layer: string;
+  point: Point;
+  map: number;
+  baseline: OcclusionBaseline;
+  /** [rows, cols] row-major, as analyses/occlusion.ts's result. */
+  probability: Float32Array;
+  activation: Float32Array;
+  top: Int32Array;
+  topProbability: Float32Array;
+  /** The three maps as heatmaps over the input: probability, activation, most probable class. */
+  pictures: OcclusionPicture[];
+  /** The classes of the most-probable-class map, most positions first, with their colours. */
+  classes: { index: number; label: string; color: string; positions: number }[];
+  ms: number;
+}
+
+export interface InvarianceResultMessage {
+  run: number;
+  result: InvarianceResult;
+  /** SVG charts (analyses/invariance.ts's invarianceCharts). */
+  charts: InvarianceCharts;
+  ms: number;
+}
+
 export interface LoadRequest {
   type: 'load';
   /** 'zfnet-mini', a built-in architecture name, an absolute URL of a model file, or the file. */
@@ -139,9 +187,26 @@ export interface ProjectRequest {
   top?: number;
 }
 export interface FiltersRequest { type: 'filters'; layer?: string }
+/** Occlusion sensitivity of the current image (runs in the worker's thread only; reports progress). */
+export interface OcclusionRequest {
+  type: 'occlusion'; run: number;
+  /** Side of the occluding square and step between positions, in input pixels. */
+  size: number; stride: number;
+  /** Defaults as analyses/occlusion.ts: the top class, the last conv layer's strongest map. */
+  classIndex?: number; layer?: string; map?: number;
+  fill?: 'zero' | 'mean';
+}
+/** Translation / scale / rotation sweeps of the current image (reports progress). */
+export interface InvarianceRequest {
+  type: 'invariance'; run: number;
+  /** Default: all three. */
+  kinds?: TransformKind[];
+  classIndex?: number;
+}
 export interface CancelRequest { type: 'cancel'; target: number }
 
-export type Request = LoadRequest | ImageRequest | MapsRequest | ProjectRequest | FiltersRequest | CancelRequest;
+export type Request = LoadRequest | ImageRequest | MapsRequest | ProjectRequest | FiltersRequest | OcclusionRequest |
+  InvarianceRequest | CancelRequest;
 export type RequestType = Request['type'];
 
 export interface ResultOf {
@@ -150,6 +215,8 @@ export interface ResultOf {
   maps: MapsResult;
   project: ProjectResult;
   filters: FiltersResult;
+  occlusion: OcclusionResultMessage;
+  invariance: InvarianceResultMessage;
   cancel: { cancelled: boolean };
 }
 
