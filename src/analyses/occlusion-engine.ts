@@ -23,6 +23,7 @@ import type { Region } from '../memory/arena.js';
 import type { Box } from '../graph/shapes.js';
 import { size } from '../graph/shapes.js';
 import type { WorkerContext } from './pool-worker.js';
+import { softmax } from '../engine/run.js';
 
 /** Rows [y0, y1) and columns [x0, x1) of a tensor; empty when y0 >= y1 or x0 >= x1. */
 type Span = Box;
@@ -392,17 +393,6 @@ export function argmax(p: Float32Array): number {
   let best = 0;
   for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
   return best;
-}
-
-/** Softmax of logits, as Run.probabilities computes it for models that end in logits. */
-export function softmax(logits: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const out = new Float32Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i] - max);
-  for (let i = 0; i < out.length; i++) out[i] /= sum;
-  return out;
 }
 
 /** A pool job: a share of the positions of one occlusion call. */

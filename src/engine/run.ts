@@ -90,7 +90,8 @@ export class Run {
   }
 }
 
-function softmax(logits: Float32Array): Float32Array {
+/** Softmax of one row of logits (for models that end in logits), shifted by the max for range. */
+export function softmax(logits: Float32Array): Float32Array {
   let max = -Infinity;
   for (const v of logits) max = Math.max(max, v);
   const out = new Float32Array(logits.length);

@@ -2,38 +2,17 @@
 // `npm test` does first). Model loads cost seconds, so only three runs load one, in parallel;
 // every bad-usage case fails before the weights load.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFile } from 'node:child_process';
+import { runCli, expectUsageError, root } from '../helpers/cli.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encodeNpy, parseNpy } from '../../src/io/npy.js';
 import { encodePng } from '../../src/io/image-node.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(root, 'cli', 'zf-vis.js');
 let dir = '';
 
-interface Result { code: number; stdout: string; stderr: string }
+const zfVis = (...args: string[]) => runCli(dir, ...args);
 
-function zfVis(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: dir, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** Exit 2, exactly one stderr line `zf-vis: ...` matching `message`, no stack trace. */
-function expectUsageError(r: Result, message: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^zf-vis: /);
-  expect(lines[0]).toMatch(message);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  expect(r.stdout).toBe('');
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'zf-vis-cli-'));

@@ -2,29 +2,18 @@
 // classify and forward agree with the engine in this process, the preset comes from the model,
 // and broken files are a one-line error with exit status 2.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFile } from 'node:child_process';
+import { runCli } from '../helpers/cli.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encodeNpy, parseNpy } from '../../src/io/npy.js';
 import { encodePng } from '../../src/io/image-node.js';
 import { IMAGENET_LABELS, loadModel } from '../../src/index.js';
 import { buildOnnx, bvlcAlexnet, seededInput, torchvisionAlexnet, zfnet512 } from '../onnx/builder.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(root, 'cli', 'zf-vis.js');
 let dir = '';
 
-interface Result { code: number; stdout: string; stderr: string }
-
-function zfVis(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: dir, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const zfVis = (...args: string[]) => runCli(dir, ...args);
 
 const x = seededInput([2, 3, 224, 224], 4);
 
