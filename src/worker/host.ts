@@ -18,6 +18,8 @@ import { occlusion } from '../analyses/occlusion.js';
 import { classColor, occlusionOverlay, type OcclusionMapName } from '../analyses/occlusion-render.js';
 import { invariance, invarianceCharts } from '../analyses/invariance.js';
 import { TRANSFORM_KINDS } from '../analyses/transform.js';
+import { HANDLERS, isHandled, type HandlerRequest } from './handlers/index.js';
+import type { AnalysisContext } from './context.js';
 import {
   transferables, type ErrorInfo, type FiltersResult, type ImageResult, type ImageSource, type LayerInfo,
   type InvarianceResultMessage, type MapsResult, type ModelInfo, type OcclusionPicture, type OcclusionResultMessage, type ProjectResult, type ProjectedPatch, type RequestMessage,
@@ -35,6 +37,8 @@ export class EngineHost {
   private run?: Run;
   private runId = 0;
   private input?: Tensor;
+  /** Where the default model's folder is, as the last load was told (for snapshots). */
+  private baseUrl?: string;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly jobs = new Map<number, AbortController>();
 
@@ -72,7 +76,8 @@ export class EngineHost {
       case 'filters': return this.filters(m);
       case 'occlusion': return this.occlusion(id, m, signal);
       case 'invariance': return this.invariance(id, m, signal);
-      default: throw new ArgumentError(`unknown request type '${(m as { type: string }).type}'`);
+      default:
+        if (isHandled(m.type)) return this.handle(id, m as HandlerRequest, signal); throw new ArgumentError(`unknown request type '${(m as { type: string }).type}'`);
     }
   }
 
@@ -90,6 +95,7 @@ export class EngineHost {
   private async load(id: number, m: RequestOf<'load'>, signal: AbortSignal): Promise<ModelInfo> {
     const t0 = performance.now();
     const base = m.modelBaseUrl ?? this.modelsUrl;
+    this.baseUrl = base;
     const options: LoadOptions = {
       seed: m.seed, backend: m.backend, signal, baseUrl: base,
       onProgress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
@@ -213,6 +219,34 @@ export class EngineHost {
       return await work(model, input);
     } finally {
       if (this.model === model && this.input === input && this.runId === runId) this.run = model.forwardSync(input);
+    }
+  }
+
+  /**
+   * A data-set or other-model analysis (handlers/): it may run the model on any images; the
+   * current image's run is computed again afterwards (same run id), as `analyse` does.
+   */
+  private async handle(id: number, m: HandlerRequest, signal: AbortSignal): Promise<ResultOf[keyof ResultOf]> {
+    const model = this.requireModel();
+    const input = this.input, runId = this.runId;
+    const context: AnalysisContext = {
+      model, info: this.info!, input, signal,
+      progress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
+      decode: (source, name) => decode(source, name, signal),
+      loadOther: (source, options = {}) => loadModel(source, {
+        seed: options.seed, epoch: options.epoch, backend: model.backend, signal, baseUrl: this.baseUrl,
+        onProgress: options.onProgress,
+      }),
+      checkpoint: async () => {
+        await turn();
+        if (signal.aborted) throw new AbortError('cancelled');
+      },
+    };
+    try {
+      const handler = HANDLERS[m.type] as (c: AnalysisContext, r: HandlerRequest) => Promise<ResultOf[keyof ResultOf]>;
+      return await handler(context, m);
+    } finally {
+      if (input && this.model === model && this.input === input && this.runId === runId) this.run = model.forwardSync(input);
     }
   }
 

@@ -20,6 +20,7 @@ import type { Pixels } from '../io/preprocess.js';
 import type { OcclusionBaseline } from '../analyses/occlusion.js';
 import type { InvarianceCharts, InvarianceResult } from '../analyses/invariance.js';
 import type { TransformKind } from '../analyses/transform.js';
+import type { HandlerRequest, HandlerResultOf } from './handlers/index.js';
 
 /** An image for the network: a file or blob, an absolute URL the worker fetches, or pixels. */
 export type ImageSource = Blob | string | Pixels;
@@ -205,11 +206,12 @@ export interface InvarianceRequest {
 }
 export interface CancelRequest { type: 'cancel'; target: number }
 
+/** Scan, correspondence, diagnosis and evolution: their requests and results are in handlers/. */
 export type Request = LoadRequest | ImageRequest | MapsRequest | ProjectRequest | FiltersRequest | OcclusionRequest |
-  InvarianceRequest | CancelRequest;
+  InvarianceRequest | HandlerRequest | CancelRequest;
 export type RequestType = Request['type'];
 
-export interface ResultOf {
+export interface ResultOf extends HandlerResultOf {
   load: ModelInfo;
   image: ImageResult;
   maps: MapsResult;
