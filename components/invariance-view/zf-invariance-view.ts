@@ -1,12 +1,12 @@
-import { LitElement, css, html, nothing } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { css, html } from 'lit';
+import { state } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
-import { emit } from '../shared/events.js';
+import { AnalysisView, analysisStyles } from '../shared/analysis-view.js';
+import { fileName, jsonBlob, svgBlob } from '../shared/export.js';
 import type { InvarianceResultMessage } from '../../src/worker/protocol.js';
 import type { TransformKind } from '../../src/analyses/transform.js';
-
-/** `zf-invariance-run`'s detail. */
-export interface ZfInvarianceRunDetail { kinds: TransformKind[] }
+import type { ExportItem } from '../export-buttons/zf-export-buttons.js';
+import '../export-buttons/zf-export-buttons.js';
 
 const KINDS: { kind: TransformKind; label: string }[] = [
   { kind: 'translate', label: 'Vertical translation' },
@@ -19,48 +19,34 @@ const KINDS: { kind: TransformKind; label: string }[] = [
  * increasing amounts; charts show the Euclidean distance between the original's and the
  * transformed image's feature vectors at the first layer and the last hidden layer, and the
  * probability of the image's top class. The element only shows: its host runs the sweeps when
- * it fires `zf-invariance-run`, and sets `result`, `running` and `progress`.
+ * it fires `zf-analysis-run` (`detail.request`: `{ kinds }`), and sets `result`, `running` and
+ * `progress`.
  *
  * @summary Invariance sweep controls and charts.
- * @fires zf-invariance-run - The user pressed Run; `detail: { kinds }`.
- * @fires zf-invariance-cancel - The user pressed Cancel.
+ * @fires zf-analysis-run - The user pressed Run; `detail: { analysis: 'invariance', request: { kinds } }`.
+ * @fires zf-analysis-cancel - The user pressed Cancel.
  * @csspart controls - The row of sweep checkboxes and buttons.
  * @csspart kind - A sweep's checkbox label.
  * @csspart run - The Run (and Cancel) button.
  * @csspart progress - The progress bar while it runs.
  * @csspart chart - Each sweep's charts (an inline SVG).
  * @csspart caption - Each chart's caption.
+ * @csspart export - The save buttons.
  */
-export class ZfInvarianceView extends LitElement {
-  static styles = [theme, css`
-    :host { display: block; }
-    .controls { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 14px; }
+export class ZfInvarianceView extends AnalysisView<InvarianceResultMessage> {
+  static styles = [theme, analysisStyles, css`
+    .controls { align-items: center; gap: 8px 14px; }
+    label { display: inline-flex; align-items: center; gap: 4px; cursor: pointer; font-size: 1em; color: var(--_fg); }
     fieldset { border: 0; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: 4px 12px; }
     legend { padding: 0; font-size: 0.85em; color: var(--_muted); float: left; margin-right: 8px; }
-    label { display: inline-flex; align-items: center; gap: 4px; cursor: pointer; }
-    input:focus-visible, button:focus-visible { outline: none; box-shadow: var(--_focus); }
-    button { font: inherit; padding: 4px 14px; border-radius: var(--_radius); cursor: pointer;
-      border: 1px solid var(--_accent); background: var(--_accent); color: var(--_accent-fg); }
-    button.secondary { background: var(--_surface); color: var(--_fg); border-color: var(--_border); }
-    button:disabled { opacity: 0.5; cursor: default; }
-    progress { width: 160px; height: 8px; accent-color: var(--_accent); }
     .charts { display: flex; flex-wrap: wrap; gap: var(--_gap); margin-top: 10px; }
     figure { margin: 0; display: grid; gap: 4px; align-content: start; }
     .chart { background: #fff; color: #1d2330; border-radius: 3px; line-height: 0; }
     .chart svg { max-width: 100%; height: auto; }
     figcaption { font-size: 0.85em; font-weight: 600; }
-    .note { margin: 6px 0 0; font-size: 0.8em; color: var(--_muted); }
   `];
 
-  /** The last result (an `invariance` result of the engine's worker). */
-  @property({ attribute: false }) result?: InvarianceResultMessage;
-
-  @property({ type: Boolean }) running = false;
-
-  @property({ type: Number }) progress = 0;
-
-  /** False until there is an image to analyse. */
-  @property({ type: Boolean }) ready = false;
+  readonly analysis = 'invariance';
 
   @state() private kinds = new Set<TransformKind>(KINDS.map((k) => k.kind));
 
@@ -73,12 +59,7 @@ export class ZfInvarianceView extends LitElement {
             <input type="checkbox" .checked=${this.kinds.has(kind)} ?disabled=${this.running} data-kind=${kind}
                 @change=${(e: Event) => this.toggle(kind, (e.target as HTMLInputElement).checked)}>${label}</label>`)}
         </fieldset>
-        ${this.running
-          ? html`<button type="button" class="secondary" part="run" data-role="cancel" @click=${this.onCancel}>Cancel</button>
-              <progress part="progress" max="1" .value=${this.progress} aria-label="Invariance progress"></progress>
-              <span class="note" aria-live="polite">${Math.round(this.progress * 100)}%</span>`
-          : html`<button type="button" part="run" data-role="run" ?disabled=${!this.ready || this.kinds.size === 0}
-                aria-label="Run the invariance sweeps" @click=${this.onRun}>Run</button>`}
+        ${this.runControls(this.onRun, { label: 'Run the invariance sweeps', disabled: this.kinds.size === 0 })}
       </div>
       ${r ? html`<div class="charts" aria-busy=${this.running ? 'true' : 'false'}>
           ${r.result.sweeps.map((s) => html`<figure>
@@ -87,8 +68,11 @@ export class ZfInvarianceView extends LitElement {
                 aria-label=${chartLabel(r, s.kind)}></div>
           </figure>`)}
         </div>
-        <p class="note">Distances at ${r.result.layers.map((l) => `${l.layer} ${l.point}`).join(' and ')};
-          P(${r.result.label}) = ${r.result.probability.toFixed(3)} on the original; ${Math.round(r.ms)} ms in the worker.</p>`
+        <div class="results-bar">
+          <p class="note">Distances at ${r.result.layers.map((l) => `${l.layer} ${l.point}`).join(' and ')};
+            P(${r.result.label}) = ${r.result.probability.toFixed(3)} on the original; ${Math.round(r.ms)} ms in the worker.</p>
+          <zf-export-buttons .items=${this.exports(r)} exportparts="export"></zf-export-buttons>
+        </div>`
       : html`<p class="note">${this.ready ? 'Press Run to shift, scale and rotate the image.' : 'Waiting for an image.'}</p>`}`;
   }
 
@@ -112,12 +96,19 @@ export class ZfInvarianceView extends LitElement {
     this.kinds = next;
   }
 
-  private onRun = () => {
-    if (this.running || !this.ready || this.kinds.size === 0) return;
-    emit<ZfInvarianceRunDetail>(this, 'zf-invariance-run', { kinds: KINDS.map((k) => k.kind).filter((k) => this.kinds.has(k)) });
-  };
+  /** Every chart in one SVG (the paper's Fig. 5 layout), and the curves' numbers. */
+  private exports(r: InvarianceResultMessage): ExportItem[] {
+    const stem = ['zf-invariance', this.info?.name, r.result.label];
+    return [
+      { label: 'SVG', what: 'the invariance charts', filename: fileName(...stem, '.svg'), make: () => svgBlob(r.charts.all) },
+      { label: 'JSON', what: 'the invariance curves as numbers', filename: fileName(...stem, '.json'), make: () => jsonBlob(r.result) },
+    ];
+  }
 
-  private onCancel = () => emit(this, 'zf-invariance-cancel', {});
+  private onRun = () => {
+    if (this.kinds.size === 0) return;
+    this.requestRun({ kinds: KINDS.map((k) => k.kind).filter((k) => this.kinds.has(k)) });
+  };
 }
 
 function chartLabel(r: InvarianceResultMessage, kind: TransformKind): string {
@@ -132,8 +123,4 @@ if (!customElements.get('zf-invariance-view')) customElements.define('zf-invaria
 
 declare global {
   interface HTMLElementTagNameMap { 'zf-invariance-view': ZfInvarianceView }
-  interface HTMLElementEventMap {
-    'zf-invariance-run': CustomEvent<ZfInvarianceRunDetail>;
-    'zf-invariance-cancel': CustomEvent<Record<string, never>>;
-  }
 }

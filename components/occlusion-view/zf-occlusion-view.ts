@@ -1,47 +1,40 @@
-import { LitElement, css, html, nothing } from 'lit';
+import { css, html, nothing } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
-import { emit } from '../shared/events.js';
 import { paint } from '../shared/canvas.js';
+import { AnalysisView, analysisStyles } from '../shared/analysis-view.js';
+import { fileName, jsonBlob, pngBlob } from '../shared/export.js';
+import { tileImages } from '../../src/deconv/render.js';
 import type { OcclusionResultMessage } from '../../src/worker/protocol.js';
-
-/** `zf-occlusion-run`'s detail. */
-export interface ZfOcclusionRunDetail { size: number; stride: number }
+import type { ExportItem } from '../export-buttons/zf-export-buttons.js';
+import '../export-buttons/zf-export-buttons.js';
 
 let uid = 0;
 
 /**
  * Occlusion sensitivity (Zeiler & Fergus, Fig. 7): a grey square of `size` pixels slides over
- * the image by `stride`; three maps over the image show (a) the probability of the top class,
- * (b) the total activation of the last conv layer's strongest map, (c) the most probable class,
- * at each position of the square. The element only shows: its host runs the analysis when it
- * fires `zf-occlusion-run`, and sets `result`, `running` and `progress`.
+ * the image by `stride`; three maps over the image show (a) the probability of the chosen class
+ * (default: the top class), (b) the total activation of the chosen feature map (default: the
+ * last conv layer's strongest map on the unoccluded image), (c) the most probable class, at each
+ * position of the square. The element only shows: its host runs the analysis when it fires
+ * `zf-analysis-run` (`detail.request`: `{ size, stride, classIndex?, layer?, map? }`), and sets
+ * `result`, `running` and `progress`.
  *
  * @summary Occlusion controls and its three heatmaps.
- * @fires zf-occlusion-run - The user pressed Run; `detail: { size, stride }`.
- * @fires zf-occlusion-cancel - The user pressed Cancel.
- * @csspart controls - The row of size / stride inputs and buttons.
- * @csspart input - The size and stride inputs.
+ * @fires zf-analysis-run - The user pressed Run; `detail: { analysis: 'occlusion', request }`.
+ * @fires zf-analysis-cancel - The user pressed Cancel.
+ * @csspart controls - The row of settings and buttons.
+ * @csspart input - The size, stride and map inputs, and the class and layer selects.
  * @csspart run - The Run (and Cancel) button.
  * @csspart progress - The progress bar while it runs.
  * @csspart heatmap - Each heatmap canvas.
  * @csspart caption - Each heatmap's caption.
  * @csspart legend - The class legend of the most-probable-class map.
+ * @csspart export - The save buttons.
  * @cssprop [--zf-heatmap-size=200px] - Display size of each heatmap.
  */
-export class ZfOcclusionView extends LitElement {
-  static styles = [theme, css`
-    :host { display: block; }
-    .controls { display: flex; flex-wrap: wrap; align-items: end; gap: 8px 12px; }
-    label { display: grid; gap: 2px; font-size: 0.85em; color: var(--_muted); }
-    input { width: 6em; font: inherit; padding: 3px 6px; border: 1px solid var(--_border); border-radius: var(--_radius);
-      background: var(--_bg); color: var(--_fg); }
-    input:focus-visible, button:focus-visible { outline: none; box-shadow: var(--_focus); }
-    button { font: inherit; padding: 4px 14px; border-radius: var(--_radius); cursor: pointer;
-      border: 1px solid var(--_accent); background: var(--_accent); color: var(--_accent-fg); }
-    button.secondary { background: var(--_surface); color: var(--_fg); border-color: var(--_border); }
-    button:disabled { opacity: 0.5; cursor: default; }
-    progress { width: 160px; height: 8px; accent-color: var(--_accent); }
+export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
+  static styles = [theme, analysisStyles, css`
     .maps { display: flex; flex-wrap: wrap; gap: var(--_gap); margin-top: 10px; }
     figure { margin: 0; display: grid; gap: 4px; align-content: start; max-width: var(--zf-heatmap-size, 200px); }
     canvas { width: var(--zf-heatmap-size, 200px); height: auto; aspect-ratio: 1; border-radius: 3px; background: var(--_surface); }
@@ -49,20 +42,10 @@ export class ZfOcclusionView extends LitElement {
     .range { color: var(--_muted); font-variant-numeric: tabular-nums; }
     ul { list-style: none; margin: 2px 0 0; padding: 0; display: grid; gap: 2px; font-size: 0.8em; }
     .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
-    .note { margin: 6px 0 0; font-size: 0.8em; color: var(--_muted); }
+    select { max-width: 12em; }
   `];
 
-  /** The last result (an `occlusion` result of the engine's worker). */
-  @property({ attribute: false }) result?: OcclusionResultMessage;
-
-  /** True while the analysis runs. */
-  @property({ type: Boolean }) running = false;
-
-  /** Fraction done while running. */
-  @property({ type: Number }) progress = 0;
-
-  /** False until there is an image to analyse. */
-  @property({ type: Boolean }) ready = false;
+  readonly analysis = 'occlusion';
 
   /** The occluder's side in input pixels (the input's size / 7 suits: 32 at 224). */
   @property({ type: Number }) size = 32;
@@ -73,32 +56,62 @@ export class ZfOcclusionView extends LitElement {
   /** The network input's side, to bound the inputs. */
   @property({ type: Number, attribute: 'input-size' }) inputSize = 224;
 
+  /** The class whose probability map (a) shows; -1: the image's top class. */
+  @property({ type: Number, attribute: 'class-index' }) classIndex = -1;
+
+  /** The layer of map (b); empty: the last conv layer. */
+  @property() layer = '';
+
+  /** The feature map of (b); -1: the strongest on the unoccluded image. */
+  @property({ type: Number }) map = -1;
+
   @state() private invalid = '';
 
   private readonly uid = `zf-occlusion-${++uid}`;
 
+  /** Conv layers (map (b) sums a spatial map). */
+  private get convLayers() {
+    return this.info?.layers.filter((l) => l.kind === 'conv' && l.shape.length === 3) ?? [];
+  }
+
   render() {
     const r = this.result;
+    const id = (s: string) => `${this.uid}-${s}`;
+    const labels = this.info?.labels ?? [];
+    const convs = this.convLayers;
     return html`<div class="controls" part="controls" role="group" aria-label="Occlusion settings">
-        <label for=${`${this.uid}-size`}>Square (px)
-          <input id=${`${this.uid}-size`} part="input" type="number" min="1" max=${this.inputSize} step="1"
+        <label for=${id('size')}>Square (px)
+          <input id=${id('size')} part="input" type="number" min="1" max=${this.inputSize} step="1"
               .value=${String(this.size)} ?disabled=${this.running} aria-label="Occluder size in input pixels"
-              @change=${(e: Event) => { this.size = (e.target as HTMLInputElement).valueAsNumber; }}
-              @keydown=${this.onKey}>
+              @change=${(e: Event) => { this.size = (e.target as HTMLInputElement).valueAsNumber; }} @keydown=${this.onKey}>
         </label>
-        <label for=${`${this.uid}-stride`}>Stride (px)
-          <input id=${`${this.uid}-stride`} part="input" type="number" min="1" max=${this.inputSize} step="1"
+        <label for=${id('stride')}>Stride (px)
+          <input id=${id('stride')} part="input" type="number" min="1" max=${this.inputSize} step="1"
               .value=${String(this.stride)} ?disabled=${this.running} aria-label="Occluder stride in input pixels"
-              @change=${(e: Event) => { this.stride = (e.target as HTMLInputElement).valueAsNumber; }}
+              @change=${(e: Event) => { this.stride = (e.target as HTMLInputElement).valueAsNumber; }} @keydown=${this.onKey}>
+        </label>
+        <label for=${id('class')}>Class of (a)
+          <select id=${id('class')} part="input" ?disabled=${this.running} aria-label="Class whose probability map (a) shows"
+              @change=${(e: Event) => { this.classIndex = Number((e.target as HTMLSelectElement).value); }}>
+            <option value="-1" ?selected=${this.classIndex < 0}>Top class</option>
+            ${labels.map((label, i) => html`<option value=${i} ?selected=${this.classIndex === i}>${label}</option>`)}
+          </select>
+        </label>
+        <label for=${id('layer')}>Layer of (b)
+          <select id=${id('layer')} part="input" ?disabled=${this.running} aria-label="Layer of the feature map (b) shows"
+              @change=${(e: Event) => { this.layer = (e.target as HTMLSelectElement).value; this.map = -1; }}>
+            ${convs.map((l, i) => html`<option value=${l.name}
+                ?selected=${this.layer ? this.layer === l.name : i === convs.length - 1}>${l.name} (${l.shape[0]} maps)</option>`)}
+          </select>
+        </label>
+        <label for=${id('map')}>Map of (b)
+          <input id=${id('map')} part="input" type="number" min="-1" step="1" placeholder="strongest"
+              .value=${this.map >= 0 ? String(this.map) : ''} ?disabled=${this.running}
+              aria-label="Feature map (b) shows; empty for the strongest"
+              @change=${(e: Event) => { const v = (e.target as HTMLInputElement).value; this.map = v === '' ? -1 : Number(v); }}
               @keydown=${this.onKey}>
         </label>
-        ${this.running
-          ? html`<button type="button" class="secondary" part="run" data-role="cancel" @click=${this.onCancel}>Cancel</button>
-              <progress part="progress" max="1" .value=${this.progress}
-                  aria-label="Occlusion progress"></progress>
-              <span class="range" aria-live="polite">${Math.round(this.progress * 100)}%</span>`
-          : html`<button type="button" part="run" data-role="run" ?disabled=${!this.ready} @click=${this.onRun}
-                aria-label="Run occlusion sensitivity">Run</button>`}
+        ${this.runControls(this.onRun, { label: 'Run occlusion sensitivity' })}
       </div>
       ${this.invalid ? html`<p role="alert" class="note">${this.invalid}</p>` : nothing}
       ${r ? html`<div class="maps" aria-busy=${this.running ? 'true' : 'false'}>
@@ -115,8 +128,11 @@ export class ZfOcclusionView extends LitElement {
             </figcaption>
           </figure>`)}
         </div>
-        <p class="note">${r.rows}×${r.cols} positions of a ${r.size} px square, stride ${r.stride};
-          ${r.layer} ${r.point}; ${Math.round(r.ms)} ms in the worker.</p>`
+        <div class="results-bar">
+          <p class="note">${r.rows}×${r.cols} positions of a ${r.size} px square, stride ${r.stride};
+            ${r.layer} ${r.point}; ${Math.round(r.ms)} ms in the worker.</p>
+          <zf-export-buttons .items=${this.exports(r)} exportparts="export"></zf-export-buttons>
+        </div>`
       : html`<p class="note">${this.ready ? 'Press Run to slide a grey square over the image.' : 'Waiting for an image.'}</p>`}`;
   }
 
@@ -126,6 +142,27 @@ export class ZfOcclusionView extends LitElement {
     for (const p of r.pictures) {
       paint(this.renderRoot.querySelector<HTMLCanvasElement>(`canvas[data-map="${p.which}"]`), p.picture);
     }
+  }
+
+  /** The three heatmaps side by side, and the maps' numbers. */
+  private exports(r: OcclusionResultMessage): ExportItem[] {
+    const stem = ['zf-occlusion', this.info?.name, r.label, r.layer, `map${r.map}`];
+    return [
+      {
+        label: 'PNG', what: 'the three occlusion maps', filename: fileName(...stem, '.png'),
+        make: () => pngBlob(tileImages(r.pictures.map((p) => p.picture), { columns: 3, gap: 4, background: [255, 255, 255, 255] })),
+      },
+      {
+        label: 'JSON', what: 'the occlusion maps as numbers', filename: fileName(...stem, '.json'),
+        make: () => jsonBlob({
+          model: this.info?.name, size: r.size, stride: r.stride, rows: r.rows, cols: r.cols,
+          classIndex: r.classIndex, label: r.label, layer: r.layer, point: r.point, map: r.map, baseline: r.baseline,
+          layout: '[rows][cols] row-major; position (i, j) puts the square at y = i * stride, x = j * stride',
+          probability: r.probability, activation: r.activation, top: r.top, topProbability: r.topProbability,
+          classes: r.classes.map(({ index, label, positions }) => ({ index, label, positions })),
+        }),
+      },
+    ];
   }
 
   private onKey = (e: KeyboardEvent) => {
@@ -142,11 +179,19 @@ export class ZfOcclusionView extends LitElement {
       this.invalid = `Size and stride must be whole numbers from 1 to ${this.inputSize}.`;
       return;
     }
+    const layer = this.convLayers.find((l) => l.name === this.layer) ?? this.convLayers[this.convLayers.length - 1];
+    const maps = layer?.shape[0] ?? 0;
+    if (this.map >= 0 && (!Number.isInteger(this.map) || this.map >= maps)) {
+      this.invalid = `Map must be a whole number from 0 to ${maps - 1} (${layer?.name} has ${maps} maps), or empty for the strongest.`;
+      return;
+    }
     this.invalid = '';
-    emit<ZfOcclusionRunDetail>(this, 'zf-occlusion-run', { size: this.size, stride: this.stride });
+    this.requestRun({
+      size: this.size, stride: this.stride,
+      classIndex: this.classIndex >= 0 ? this.classIndex : undefined,
+      layer: layer?.name, map: this.map >= 0 ? this.map : undefined,
+    });
   };
-
-  private onCancel = () => emit(this, 'zf-occlusion-cancel', {});
 }
 
 function fmt(v: number): string {
@@ -157,8 +202,4 @@ if (!customElements.get('zf-occlusion-view')) customElements.define('zf-occlusio
 
 declare global {
   interface HTMLElementTagNameMap { 'zf-occlusion-view': ZfOcclusionView }
-  interface HTMLElementEventMap {
-    'zf-occlusion-run': CustomEvent<ZfOcclusionRunDetail>;
-    'zf-occlusion-cancel': CustomEvent<Record<string, never>>;
-  }
 }

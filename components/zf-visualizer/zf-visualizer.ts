@@ -11,14 +11,12 @@ import '../layer-picker/zf-layer-picker.js';
 import '../feature-grid/zf-feature-grid.js';
 import '../projection-view/zf-projection-view.js';
 import '../filter-grid/zf-filter-grid.js';
-import '../occlusion-view/zf-occlusion-view.js';
-import '../invariance-view/zf-invariance-view.js';
-import type { ZfOcclusionRunDetail } from '../occlusion-view/zf-occlusion-view.js';
-import type { ZfInvarianceRunDetail } from '../invariance-view/zf-invariance-view.js';
+import '../analyses-panel/zf-analyses-panel.js';
+import type { AnalysisName } from '../shared/analysis-view.js';
 import type { ImageSelection, SampleImage } from '../image-input/zf-image-input.js';
 import type { ZfProjectionView } from '../projection-view/zf-projection-view.js';
 import type {
-  ImageResult, ImageSource, InvarianceResultMessage, LayerInfo, MapsResult, ModelInfo, OcclusionResultMessage, ProjectResult,
+  ImageResult, ImageSource, LayerInfo, MapsResult, ModelInfo, ProjectResult,
 } from '../../src/worker/protocol.js';
 import type { ProjectionMode } from '../../src/deconv/walk.js';
 import type { Pixels } from '../../src/io/preprocess.js';
@@ -28,8 +26,8 @@ export const DEFAULT_MODEL = 'zfnet-mini';
 
 /** `zf-error`'s detail. */
 export interface ZfErrorDetail {
-  /** Where it happened: `model`, `image`, `maps`, `projection`, `filters`, `occlusion` or `invariance`. */
-  stage: 'model' | 'image' | 'maps' | 'projection' | 'filters' | 'occlusion' | 'invariance';
+  /** Where it happened: `model`, `image`, `maps`, `projection`, `filters`, or an analysis (`occlusion`, `scan`...). */
+  stage: 'model' | 'image' | 'maps' | 'projection' | 'filters' | AnalysisName;
   /** The engine's error name: `ArgumentError`, `ImageDecodeError`, `ModelFormatError`... */
   name: string;
   message: string;
@@ -54,28 +52,6 @@ export interface ZfProjectionShownDetail {
   /** For the first projection after `model` was set: milliseconds since then. */
   sinceModelSet?: number;
 }
-
-/** `zf-analysis-done`'s detail. */
-export interface ZfAnalysisDoneDetail {
-  analysis: 'occlusion' | 'invariance';
-  /** Milliseconds the worker spent. */
-  workerMs: number;
-}
-
-/** One analysis view's state: its last result, its progress, its failure. */
-interface AnalysisState<R> {
-  result?: R;
-  running: boolean;
-  progress: number;
-  error?: Error;
-  controller?: AbortController;
-}
-
-type AnalysisName = 'occlusion' | 'invariance';
-const ANALYSES: { name: AnalysisName; label: string }[] = [
-  { name: 'occlusion', label: 'Occlusion' },
-  { name: 'invariance', label: 'Invariance' },
-];
 
 interface ChosenImage {
   source: ImageSource;
@@ -109,7 +85,7 @@ const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError'
  * @fires zf-image-changed - A new image went through the network; `detail: { name, width, height, top }`.
  * @fires zf-selection-changed - The user changed the layer, map or mode; `detail: { layer, map, mode }`.
  * @fires zf-projection-shown - A projection was painted; `detail: { layer, map, mode, units, workerMs, sinceModelSet? }`.
- * @fires zf-analysis-done - An analysis (occlusion, invariance) finished and is shown; `detail: { analysis, workerMs }`.
+ * @fires zf-analysis-done - An analysis (occlusion, invariance, scan, correspondence, diagnosis, evolution) finished and is shown; `detail: { analysis, workerMs }`.
  * @fires zf-error - Something failed (and is shown in the element); `detail: { stage, name, message }`.
  *
  * @csspart base - The element's frame.
@@ -132,8 +108,12 @@ const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError'
  * @csspart tabs - The analyses' tab list.
  * @csspart tab - An analysis's tab.
  * @csspart tab-selected - The open analysis's tab.
- * @csspart controls - (occlusion, invariance views) The row of settings and buttons.
- * @csspart run - (occlusion, invariance views) The Run / Cancel button.
+ * @csspart controls - (analysis views) The row of settings and buttons.
+ * @csspart input - (analysis views) A setting's input or select.
+ * @csspart run - (analysis views) The Run / Cancel button.
+ * @csspart analysis-progress - (analysis views) The progress bar while an analysis runs.
+ * @csspart caption - (analysis views) A picture's or chart's caption.
+ * @csspart export - (analysis views) A save button (PNG, SVG, JSON).
  * @csspart heatmap - (occlusion view) A heatmap over the image.
  * @csspart legend - (occlusion view) The classes of the most-probable-class map.
  * @csspart chart - (invariance view) A sweep's charts.
@@ -173,12 +153,6 @@ export class ZfVisualizer extends LitElement {
     }
     [role='alert'] strong { display: block; margin-bottom: 2px; }
     .filters, .analyses { border-top: 1px solid var(--_border); padding-top: 8px; }
-    .tabs { display: flex; gap: 4px; border-bottom: 1px solid var(--_border); }
-    [role='tab'] { font: inherit; padding: 5px 14px; cursor: pointer; background: var(--_surface); color: var(--_fg);
-      border: 1px solid var(--_border); border-bottom: 0; border-radius: var(--_radius) var(--_radius) 0 0; }
-    [role='tab'][aria-selected='true'] { background: var(--_accent); color: var(--_accent-fg); border-color: var(--_accent); }
-    [role='tab']:focus-visible { outline: none; box-shadow: var(--_focus); }
-    [role='tabpanel'] { padding-top: 8px; }
     .dim { opacity: 0.55; transition: opacity 0.2s; }
     @container (max-width: 940px) {
       .layout { grid-template-columns: minmax(170px, 230px) 1fr; }
@@ -231,12 +205,6 @@ export class ZfVisualizer extends LitElement {
 
   @state() private chosen?: ChosenImage;
   @state() private progress = 0;
-  /** The analysis tab shown. */
-  @state() private analysis: AnalysisName = 'occlusion';
-  @state() private occlusionState: AnalysisState<OcclusionResultMessage> = { running: false, progress: 0 };
-  @state() private invarianceState: AnalysisState<InvarianceResultMessage> = { running: false, progress: 0 };
-  /** The image run the analyses' results are for; a new image cancels and clears them. */
-  private analysisRun?: number;
 
   private readonly engine = new EngineController(this, () => this.workerFactory ?? defaultWorker);
   private modelSetAt = performance.now();
@@ -341,14 +309,6 @@ export class ZfVisualizer extends LitElement {
       this.firstShown = false;
     }
     if (changed.has('src') && this.src) this.setImage(this.src);
-    const run = done(this.imageTask)?.run;
-    if (run !== this.analysisRun) {
-      this.analysisRun = run;
-      this.occlusionState.controller?.abort();
-      this.invarianceState.controller?.abort();
-      this.occlusionState = { running: false, progress: 0 };
-      this.invarianceState = { running: false, progress: 0 };
-    }
     if (!this.chosen && done(this.modelTask)) {
       const first = this.gallery[0];
       if (first) this.chosen = { source: first.url, name: first.label, url: first.url };
@@ -429,90 +389,13 @@ export class ZfVisualizer extends LitElement {
   }
 
   private analysesPanel(info: ModelInfo | undefined, image: ImageResult | undefined) {
-    const side = info?.input[1] ?? 224;
-    const size = Math.max(2, Math.round(side / 7));
-    const o = this.occlusionState, v = this.invarianceState;
-    const failure = (e: Error | undefined, title: string) => e
-      ? html`<div role="alert" part="error"><strong>${title}</strong>${e.message}</div>` : nothing;
     return html`<div class="panel analyses" part="panel">
-      <h3 class="heading" id="analyses-heading">Analyses</h3>
-      <div class="tabs" role="tablist" part="tabs" aria-labelledby="analyses-heading" @keydown=${this.onTabKey}>
-        ${ANALYSES.map(({ name, label }) => {
-          const selected = name === this.analysis;
-          return html`<button type="button" role="tab" id=${`tab-${name}`} aria-controls=${`tabpanel-${name}`}
-              aria-selected=${selected ? 'true' : 'false'} tabindex=${selected ? 0 : -1} data-analysis=${name}
-              part=${selected ? 'tab tab-selected' : 'tab'} @click=${() => { this.analysis = name; }}>${label}</button>`;
-        })}
-      </div>
-      <div role="tabpanel" id="tabpanel-occlusion" aria-labelledby="tab-occlusion" ?hidden=${this.analysis !== 'occlusion'}>
-        <zf-occlusion-view .result=${o.result} ?running=${o.running} .progress=${o.progress} ?ready=${!!image}
-            .inputSize=${side} .size=${size} .stride=${Math.max(1, Math.round(size / 2))}
-            exportparts="controls, input, run, progress: analysis-progress, heatmap, caption, legend"
-            @zf-occlusion-run=${this.onOcclusionRun} @zf-occlusion-cancel=${() => this.occlusionState.controller?.abort()}></zf-occlusion-view>
-        ${failure(o.error, 'Could not run the occlusion analysis')}
-      </div>
-      <div role="tabpanel" id="tabpanel-invariance" aria-labelledby="tab-invariance" ?hidden=${this.analysis !== 'invariance'}>
-        <zf-invariance-view .result=${v.result} ?running=${v.running} .progress=${v.progress} ?ready=${!!image}
-            exportparts="controls, kind, run, progress: analysis-progress, chart, caption"
-            @zf-invariance-run=${this.onInvarianceRun} @zf-invariance-cancel=${() => this.invarianceState.controller?.abort()}></zf-invariance-view>
-        ${failure(v.error, 'Could not run the invariance sweeps')}
-      </div>
+      <h3 class="heading">Analyses</h3>
+      <zf-analyses-panel .engine=${this.engine} .info=${info} .image=${image} .samples=${this.gallery}
+          exportparts="tabs, tab, tab-selected, error, controls, input, run, analysis-progress, caption, export, heatmap, legend, kind, chart"
+          ></zf-analyses-panel>
     </div>`;
   }
-
-  private onTabKey = (event: KeyboardEvent) => {
-    const i = ANALYSES.findIndex((a) => a.name === this.analysis);
-    const to = event.key === 'ArrowRight' ? (i + 1) % ANALYSES.length
-      : event.key === 'ArrowLeft' ? (i - 1 + ANALYSES.length) % ANALYSES.length
-        : event.key === 'Home' ? 0 : event.key === 'End' ? ANALYSES.length - 1 : -1;
-    if (to < 0) return;
-    event.preventDefault();
-    this.analysis = ANALYSES[to].name;
-    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`#tab-${this.analysis}`)?.focus());
-  };
-
-  /** Run an analysis of the current image in the worker; a new image (or Cancel) aborts it. */
-  private async runAnalysis<R extends { ms: number }>(name: AnalysisName, send: (run: number, signal: AbortSignal,
-      onProgress: (f: number) => void) => Promise<R>): Promise<void> {
-    const key = name === 'occlusion' ? 'occlusionState' : 'invarianceState';
-    const image = done(this.imageTask);
-    if (!image) return;
-    const states = this as unknown as Record<string, AnalysisState<R>>;
-    const get = () => states[key];
-    const previous = get();
-    previous.controller?.abort();
-    const controller = new AbortController();
-    const set = (patch: Partial<AnalysisState<R>>) => {
-      if (get().controller !== controller) return;
-      states[key] = { ...get(), ...patch };
-    };
-    states[key] = { result: previous.result, running: true, progress: 0, controller };
-    try {
-      const result = await send(image.run, controller.signal, (progress) => set({ progress }));
-      set({ result, running: false, progress: 1, error: undefined });
-      if (get().controller === controller) {
-        await this.updateComplete;
-        await this.renderRoot.querySelector<LitElement>(`zf-${name}-view`)?.updateComplete;
-        emit<ZfAnalysisDoneDetail>(this, 'zf-analysis-done', { analysis: name, workerMs: result.ms });
-      }
-    } catch (e) {
-      const error = e instanceof Error ? e : new Error(String(e));
-      set({ running: false, error: ignorable(error) ? undefined : error });
-      this.report(name, error);
-    }
-  }
-
-  private onOcclusionRun = (event: CustomEvent<ZfOcclusionRunDetail>) => {
-    const { size, stride } = event.detail;
-    void this.runAnalysis('occlusion', (run, signal, onProgress) =>
-      this.engine.request({ type: 'occlusion', run, size, stride }, { signal, onProgress }));
-  };
-
-  private onInvarianceRun = (event: CustomEvent<ZfInvarianceRunDetail>) => {
-    const { kinds } = event.detail;
-    void this.runAnalysis('invariance', (run, signal, onProgress) =>
-      this.engine.request({ type: 'invariance', run, kinds }, { signal, onProgress }));
-  };
 
   private errorBox(task: Task<readonly unknown[], unknown>, title: string) {
     if (task.status !== TaskStatus.ERROR || ignorable(task.error)) return nothing;
@@ -614,7 +497,6 @@ declare global {
     'zf-image-changed': CustomEvent<{ name: string; width: number; height: number; top: { index: number; label: string; probability: number }[] }>;
     'zf-selection-changed': CustomEvent<ZfSelectionDetail>;
     'zf-projection-shown': CustomEvent<ZfProjectionShownDetail>;
-    'zf-analysis-done': CustomEvent<ZfAnalysisDoneDetail>;
     'zf-error': CustomEvent<ZfErrorDetail>;
   }
 }

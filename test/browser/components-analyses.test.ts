@@ -28,9 +28,9 @@ test(`occlusion and invariance run from the element (${MODEL})`, async () => {
   await el.updateComplete;
 
   // Occlusion: the tab is open by default; a small stride from the keyboard-reachable inputs.
-  const tab = deep(el, '#tab-occlusion');
+  const tab = deep(el, 'zf-analyses-panel', '#tab-occlusion');
   expect(tab.getAttribute('aria-selected')).toBe('true');
-  const view = deep<ZfOcclusionView>(el, 'zf-occlusion-view');
+  const view = deep<ZfOcclusionView>(el, 'zf-analyses-panel', 'zf-occlusion-view');
   const stride = deep<HTMLInputElement>(view, 'input[aria-label="Occluder stride in input pixels"]');
   await userEvent.fill(stride, mini ? '2' : '16');
   stride.dispatchEvent(new Event('change'));
@@ -40,14 +40,14 @@ test(`occlusion and invariance run from the element (${MODEL})`, async () => {
   await expect.poll(() => { const p = view.shadowRoot!.querySelector('progress'); if (p) progress.push(p.value); return !!p || progress.length > 0; }).toBe(true);
   const occ = await occluded;
   await view.updateComplete;
-  const maps = deepAll<HTMLCanvasElement>(el, ['zf-occlusion-view'], 'canvas[part="heatmap"]');
+  const maps = deepAll<HTMLCanvasElement>(el, ['zf-analyses-panel', 'zf-occlusion-view'], 'canvas[part="heatmap"]');
   expect(maps.map((c) => c.dataset.map)).toEqual(['probability', 'activation', 'top']);
   for (const c of maps) {
     expect(c.width).toBe(el.modelInfo!.input[2]);
     expect(c.getAttribute('aria-label')).toMatch(/positions/);
     expect(colours(c)).toBeGreaterThan(4);
   }
-  expect(deepAll(el, ['zf-occlusion-view'], '[part="legend"] li').length).toBeGreaterThan(0);
+  expect(deepAll(el, ['zf-analyses-panel', 'zf-occlusion-view'], '[part="legend"] li').length).toBeGreaterThan(0);
   console.log(`${MODEL}: occlusion in ${occ.workerMs.toFixed(0)} ms in the worker`);
 
   // The projection still works afterwards (the worker recomputed the current run).
@@ -60,14 +60,14 @@ test(`occlusion and invariance run from the element (${MODEL})`, async () => {
   tab.focus();
   await userEvent.keyboard('{ArrowRight}');
   await el.updateComplete;
-  expect(deep(el, '#tab-invariance').getAttribute('aria-selected')).toBe('true');
-  expect(deep(el, '#tabpanel-occlusion').hidden).toBe(true);
-  const inv = deep<ZfInvarianceView>(el, 'zf-invariance-view');
+  expect(deep(el, 'zf-analyses-panel', '#tab-invariance').getAttribute('aria-selected')).toBe('true');
+  expect(deep(el, 'zf-analyses-panel', '#tabpanel-occlusion').hidden).toBe(true);
+  const inv = deep<ZfInvarianceView>(el, 'zf-analyses-panel', 'zf-invariance-view');
   const swept = next<ZfAnalysisDoneDetail>(el, 'zf-analysis-done', (d) => d.analysis === 'invariance', 120_000);
   await userEvent.click(deep(inv, 'button[data-role="run"]'));
   const r = await swept;
   await inv.updateComplete;
-  const charts = deepAll(el, ['zf-invariance-view'], '[part="chart"]');
+  const charts = deepAll(el, ['zf-analyses-panel', 'zf-invariance-view'], '[part="chart"]');
   expect(charts.map((c) => c.dataset.kind)).toEqual(['translate', 'scale', 'rotate']);
   for (const c of charts) {
     const svg = c.querySelector('svg');
@@ -78,7 +78,7 @@ test(`occlusion and invariance run from the element (${MODEL})`, async () => {
   expect(errors).toEqual([]);
 
   // The screenshot: both views' results (occlusion's panel shown again beside).
-  deep(el, '#tabpanel-occlusion').hidden = false;
+  deep(el, 'zf-analyses-panel', '#tabpanel-occlusion').hidden = false;
   const panel = deep(el, '.analyses');
   panel.scrollIntoView();
   await page.screenshot({ element: panel, path: '../../test-results/zf-visualizer-analyses.png' });
@@ -91,7 +91,7 @@ test('a new image cancels a running occlusion', async () => {
   el.addEventListener('zf-error', (e) => errors.push((e as CustomEvent).detail));
   await next(el, 'zf-projection-shown');
   await el.updateComplete;
-  const view = deep<ZfOcclusionView>(el, 'zf-occlusion-view');
+  const view = deep<ZfOcclusionView>(el, 'zf-analyses-panel', 'zf-occlusion-view');
   const size = deep<HTMLInputElement>(view, 'input[aria-label="Occluder size in input pixels"]');
   const stride = deep<HTMLInputElement>(view, 'input[aria-label="Occluder stride in input pixels"]');
   await userEvent.fill(size, '2');
