@@ -112,3 +112,61 @@ test('a new image cancels a running occlusion', async () => {
   expect(finished).toBe(false);
   expect(errors).toEqual([]);
 });
+
+test('occlusion of a chosen class, layer and map, saved as PNG and JSON', async () => {
+  unmountAll();
+  const el = mount({ model: MODEL }, (e) => { if (!mini) e.samples = SAMPLES; });
+  await next(el, 'zf-projection-shown');
+  await el.updateComplete;
+  const info = el.modelInfo!;
+  const view = deep<ZfOcclusionView>(el, 'zf-analyses-panel', 'zf-occlusion-view');
+  await view.updateComplete;
+  const classSelect = deep<HTMLSelectElement>(view, 'select[aria-label="Class whose probability map (a) shows"]');
+  const layerSelect = deep<HTMLSelectElement>(view, 'select[aria-label="Layer of the feature map (b) shows"]');
+  const mapInput = deep<HTMLInputElement>(view, 'input[aria-label="Feature map (b) shows; empty for the strongest"]');
+  // Every class, the top class first; every conv layer, the last one chosen.
+  expect(classSelect.options.length).toBe(info.classes + 1);
+  const convs = info.layers.filter((l) => l.kind === 'conv');
+  expect([...layerSelect.options].map((o) => o.value)).toEqual(convs.map((l) => l.name));
+  expect(layerSelect.value).toBe(convs[convs.length - 1].name);
+
+  // A map past the layer's last is refused in the view, with the layer's count named.
+  await userEvent.selectOptions(layerSelect, convs[0].name);
+  await userEvent.fill(mapInput, String(convs[0].shape[0]));
+  mapInput.dispatchEvent(new Event('change'));
+  let asked = 0;
+  el.addEventListener('zf-analysis-done', () => { asked++; });
+  await userEvent.click(deep(view, 'button[data-role="run"]'));
+  await view.updateComplete;
+  expect(deep(view, '[role="alert"]').textContent).toContain(`${convs[0].name} has ${convs[0].shape[0]} maps`);
+
+  const wantedClass = info.classes - 1;
+  await userEvent.selectOptions(classSelect, String(wantedClass));
+  await userEvent.fill(mapInput, '3');
+  mapInput.dispatchEvent(new Event('change'));
+  const doneEvent = next<ZfAnalysisDoneDetail>(el, 'zf-analysis-done', (d) => d.analysis === 'occlusion');
+  await userEvent.click(deep(view, 'button[data-role="run"]'));
+  await doneEvent;
+  expect(asked).toBe(1);
+  const r = view.result!;
+  expect([r.classIndex, r.layer, r.map]).toEqual([wantedClass, convs[0].name, 3]);
+  expect(deepAll(view, [], 'figcaption strong')[1].textContent).toContain(`${convs[0].name} map 3`);
+
+  // Saving: the files are made from the result (the download itself is cancelled).
+  const saved: { filename: string; blob: Blob }[] = [];
+  el.addEventListener('zf-export', (e) => { e.preventDefault(); saved.push(e.detail); });
+  const buttons = deep(view, 'zf-export-buttons');
+  await userEvent.click(deep(buttons, 'button[data-export="png"]'));
+  await userEvent.click(deep(buttons, 'button[data-export="json"]'));
+  await expect.poll(() => saved.length).toBe(2);
+  const [png, json] = saved;
+  expect(png.filename).toMatch(/^zf-occlusion-.*\.png$/);
+  expect(png.blob.type).toBe('image/png');
+  const bitmap = await createImageBitmap(png.blob);
+  expect([bitmap.width, bitmap.height]).toEqual([3 * info.input[2] + 2 * 4, info.input[1]]);
+  const data = JSON.parse(await json.blob.text());
+  expect(json.filename).toMatch(/\.json$/);
+  expect([data.classIndex, data.layer, data.map, data.rows, data.cols]).toEqual([wantedClass, convs[0].name, 3, r.rows, r.cols]);
+  expect(data.probability).toEqual(Array.from(r.probability));
+  expect(data.top).toEqual(Array.from(r.top));
+});
