@@ -2,12 +2,17 @@ import { LitElement, css, html, nothing, type PropertyValues, type TemplateResul
 import { property, state } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
 import { emit } from '../shared/events.js';
-import type { AnalysisName, ZfAnalysisCancelDetail, ZfAnalysisRunDetail } from '../shared/analysis-view.js';
+import type { AnalysisName, ZfAnalysisCancelDetail, ZfAnalysisPreviewsDetail, ZfAnalysisRunDetail } from '../shared/analysis-view.js';
 import type { SampleImage } from '../image-input/zf-image-input.js';
 import type { RequestOptions } from '../../src/worker/client.js';
 import type { ImageResult, ModelInfo, Request, RequestType, ResultOf } from '../../src/worker/protocol.js';
+import type { PreviewsResultMessage } from '../../src/worker/handlers/previews.js';
 import '../occlusion-view/zf-occlusion-view.js';
 import '../invariance-view/zf-invariance-view.js';
+import '../scan-view/zf-scan-view.js';
+import '../correspondence-view/zf-correspondence-view.js';
+import '../diagnosis-view/zf-diagnosis-view.js';
+import '../evolution-view/zf-evolution-view.js';
 
 /** How the panel reaches the engine (<zf-visualizer>'s EngineController, or an EngineClient). */
 export interface AnalysisEngine {
@@ -24,6 +29,8 @@ export interface ZfAnalysisDoneDetail {
 /** One analysis view's state: its last result, its progress, its failure. */
 interface AnalysisState {
   result?: { ms: number };
+  /** Network-input pictures the view asked for (correspondence's boxes are drawn on them). */
+  previews?: PreviewsResultMessage;
   running: boolean;
   progress: number;
   error?: Error;
@@ -42,6 +49,10 @@ interface Tab {
 const TABS: Tab[] = [
   { name: 'occlusion', label: 'Occlusion', ofImage: true, failure: 'Could not run the occlusion analysis' },
   { name: 'invariance', label: 'Invariance', ofImage: true, failure: 'Could not run the invariance sweeps' },
+  { name: 'scan', label: 'Top-9 of a data set', ofImage: false, failure: 'Could not scan the images' },
+  { name: 'correspondence', label: 'Correspondence', ofImage: false, failure: 'Could not measure the correspondence' },
+  { name: 'diagnosis', label: 'Diagnosis', ofImage: false, failure: 'Could not diagnose the architecture' },
+  { name: 'evolution', label: 'Evolution', ofImage: false, failure: 'Could not trace the features through training' },
 ];
 
 const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError' || e.name === 'StaleRunError');
@@ -117,7 +128,8 @@ export class ZfAnalysesPanel extends LitElement {
       ${TABS.map((tab) => {
         const s = this.states[tab.name] ?? { running: false, progress: 0 };
         return html`<div role="tabpanel" id=${`tabpanel-${tab.name}`} aria-labelledby=${`tab-${tab.name}`}
-            ?hidden=${this.analysis !== tab.name} @zf-analysis-run=${this.onRun} @zf-analysis-cancel=${this.onCancel}>
+            ?hidden=${this.analysis !== tab.name} @zf-analysis-run=${this.onRun} @zf-analysis-cancel=${this.onCancel}
+            @zf-analysis-previews=${this.onPreviews}>
           ${this.view(tab, s)}
           ${s.error ? html`<div role="alert" part="error"><strong>${tab.failure}</strong>${s.error.message}</div>` : nothing}
         </div>`;
@@ -139,6 +151,20 @@ export class ZfAnalysesPanel extends LitElement {
       case 'invariance':
         return html`<zf-invariance-view .result=${s.result} ?running=${s.running} .progress=${s.progress} ?ready=${ready}
             .info=${this.info} .samples=${this.samples} exportparts=${`${parts}, kind, chart`}></zf-invariance-view>`;
+      case 'scan':
+        return html`<zf-scan-view .result=${s.result} ?running=${s.running} .progress=${s.progress} ?ready=${ready}
+            .info=${this.info} .samples=${this.samples} exportparts=${`${parts}, images, block`}></zf-scan-view>`;
+      case 'correspondence':
+        return html`<zf-correspondence-view .result=${s.result} ?running=${s.running} .progress=${s.progress} ?ready=${ready}
+            .info=${this.info} .samples=${this.samples} .previews=${s.previews}
+            exportparts=${`${parts}, choices, choice, image, stage, preview: part-preview, box: part-box, table`}></zf-correspondence-view>`;
+      case 'evolution':
+        return html`<zf-evolution-view .result=${s.result} ?running=${s.running} .progress=${s.progress} ?ready=${ready}
+            .info=${this.info} .samples=${this.samples} exportparts=${`${parts}, snapshot, grid: evolution-grid, heading, cell`}></zf-evolution-view>`;
+      case 'diagnosis':
+        return html`<zf-diagnosis-view .result=${s.result} ?running=${s.running} .progress=${s.progress} ?ready=${ready}
+            .info=${this.info} .samples=${this.samples}
+            exportparts=${`${parts}, model, title, filters, summary, layer2, chart`}></zf-diagnosis-view>`;
       default:
         return html``;
     }
@@ -158,6 +184,24 @@ export class ZfAnalysesPanel extends LitElement {
   private onCancel = (event: CustomEvent<ZfAnalysisCancelDetail>) => {
     event.stopPropagation();
     this.states[event.detail.analysis]?.controller?.abort();
+  };
+
+  /** Fetch the pictures a view needs; failures show as the analysis's error. */
+  private onPreviews = async (event: CustomEvent<ZfAnalysisPreviewsDetail>) => {
+    event.stopPropagation();
+    const { analysis, images } = event.detail;
+    const engine = this.engine, info = this.info;
+    if (!engine || !info) return;
+    try {
+      const previews = await engine.request({ type: 'previews', images });
+      if (this.info !== info) return;
+      this.states = { ...this.states, [analysis]: { running: false, progress: 0, ...this.states[analysis], previews } };
+    } catch (e) {
+      if (ignorable(e) || this.info !== info) return;
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.states = { ...this.states, [analysis]: { running: false, progress: 0, ...this.states[analysis], error } };
+      emit(this, 'zf-error', { stage: analysis, name: error.name, message: error.message });
+    }
   };
 
   /** Run what a view asked for; the image's analyses get the current run. */

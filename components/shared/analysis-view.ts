@@ -8,6 +8,7 @@ import { LitElement, css, html, type TemplateResult } from 'lit';
 import { property } from 'lit/decorators.js';
 import { emit } from './events.js';
 import type { ModelInfo, RequestOf } from '../../src/worker/protocol.js';
+import type { NamedImage } from '../../src/worker/context.js';
 import type { SampleImage } from '../image-input/zf-image-input.js';
 
 export type AnalysisName = 'occlusion' | 'invariance' | 'scan' | 'correspondence' | 'diagnosis' | 'evolution';
@@ -17,6 +18,13 @@ export interface ZfAnalysisRunDetail<T extends AnalysisName = AnalysisName> {
   analysis: T;
   request: Omit<RequestOf<T>, 'type' | 'run'>;
 }
+
+/**
+ * `zf-analysis-previews`'s detail: the images whose network-input pictures a view needs (to
+ * mark boxes on them). The host answers by setting the view's `previews` to the worker's reply
+ * to `{ type: 'previews', images }` (several answers may arrive; the view keeps what it got).
+ */
+export interface ZfAnalysisPreviewsDetail { analysis: AnalysisName; images: NamedImage[] }
 
 /** `zf-analysis-cancel`'s detail. */
 export interface ZfAnalysisCancelDetail { analysis: AnalysisName }
@@ -87,5 +95,6 @@ declare global {
   interface HTMLElementEventMap {
     'zf-analysis-run': CustomEvent<ZfAnalysisRunDetail>;
     'zf-analysis-cancel': CustomEvent<ZfAnalysisCancelDetail>;
+    'zf-analysis-previews': CustomEvent<ZfAnalysisPreviewsDetail>;
   }
 }

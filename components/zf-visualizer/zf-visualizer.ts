@@ -116,7 +116,25 @@ const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError'
  * @csspart export - (analysis views) A save button (PNG, SVG, JSON).
  * @csspart heatmap - (occlusion view) A heatmap over the image.
  * @csspart legend - (occlusion view) The classes of the most-probable-class map.
- * @csspart chart - (invariance view) A sweep's charts.
+ * @csspart chart - (invariance, diagnosis views) A chart (inline SVG).
+ * @csspart images - (scan view) The image set's summary and buttons.
+ * @csspart block - (scan view) A map's projections beside its image patches.
+ * @csspart choices - (correspondence view) The sample toggles.
+ * @csspart choice - (correspondence view) A sample's toggle.
+ * @csspart image - (correspondence view) A chosen image with its box editor.
+ * @csspart stage - (correspondence view) The area a box is dragged on.
+ * @csspart part-preview - (correspondence view) The network-input picture a box is drawn on.
+ * @csspart part-box - (correspondence view) The part box.
+ * @csspart table - (correspondence view) The consistency table.
+ * @csspart model - (diagnosis view) A model's column.
+ * @csspart title - (diagnosis view) A model's name.
+ * @csspart filters - (diagnosis view) A model's conv1 filter grid.
+ * @csspart summary - (diagnosis view) A model's numbers.
+ * @csspart layer2 - (diagnosis view) A model's layer-2 projections.
+ * @csspart snapshot - (evolution view) An epoch's checkbox.
+ * @csspart evolution-grid - (evolution view) The features x snapshots table.
+ * @csspart heading - (evolution view) A row or column heading.
+ * @csspart cell - (evolution view) A cell's picture.
  *
  * @cssprop [--zf-accent=#3b6fd8] - Accent colour: bars, selection, buttons (lighter in dark mode).
  * @cssprop [--zf-accent-contrast=#ffffff] - Text on the accent colour.
@@ -392,7 +410,7 @@ export class ZfVisualizer extends LitElement {
     return html`<div class="panel analyses" part="panel">
       <h3 class="heading">Analyses</h3>
       <zf-analyses-panel .engine=${this.engine} .info=${info} .image=${image} .samples=${this.gallery}
-          exportparts="tabs, tab, tab-selected, error, controls, input, run, analysis-progress, caption, export, heatmap, legend, kind, chart"
+          exportparts="tabs, tab, tab-selected, error, controls, input, run, analysis-progress, caption, export, heatmap, legend, kind, chart, images, block, choices, choice, image, stage, part-preview, part-box, table, snapshot, evolution-grid, heading, cell, model, title, filters, summary, layer2"
           ></zf-analyses-panel>
     </div>`;
   }

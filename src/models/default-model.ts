@@ -65,3 +65,18 @@ export async function loadDefaultModel(options: DefaultModelOptions = {}): Promi
   decodeWeightsInto(model, manifest, bytes, weightsUrl.toString());
   return model;
 }
+
+/**
+ * zfnet-mini's saved training snapshots (its manifest's `files.epochs`): the epochs in
+ * increasing order, and `final`, the epoch whose file is the final weights' file (training
+ * saves its last epoch as both), so callers can avoid showing the same weights twice.
+ */
+export async function savedSnapshots(options: Pick<DefaultModelOptions, 'baseUrl' | 'signal'> = {}):
+    Promise<{ epochs: number[]; final?: number }> {
+  const { manifest } = await readManifest(options);
+  const saved = Object.entries(manifest.files.epochs)
+    .map(([epoch, file]) => ({ epoch: Number(epoch), file }))
+    .filter((s) => Number.isSafeInteger(s.epoch) && s.epoch >= 0)
+    .sort((a, b) => a.epoch - b.epoch);
+  return { epochs: saved.map((s) => s.epoch), final: saved.find((s) => s.file === manifest.files.final)?.epoch };
+}

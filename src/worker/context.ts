@@ -18,6 +18,8 @@ export interface AnalysisContext {
   readonly model: Model;
   /** What the host reported when it loaded `model` (labels, layers, source). */
   readonly info: ModelInfo;
+  /** Where the default model's folder is (its manifest lists the training snapshots), when known. */
+  readonly modelsUrl?: string;
   /** The current image's network input (preprocessed), when there is one. */
   readonly input?: Tensor;
   readonly signal: AbortSignal;
@@ -32,4 +34,14 @@ export interface AnalysisContext {
   loadOther(source: string | Blob, options?: { seed?: number; epoch?: number; onProgress?: (fraction: number) => void }): Promise<Model>;
   /** Give queued messages (a cancel) a turn; throws AbortError once cancelled. */
   checkpoint(): Promise<void>;
+  /**
+   * Workers for a pool (analyses/pool.ts) that each hold a full copy of `model`, when this
+   * worker can start them and the cores and memory allow at least two (at most 4, and 512 MB of
+   * copies together); undefined: compute in this thread. Use it as PoolOptions:
+   * `ModelPool.create(context.model, { ...context.pool, signal: context.signal })`, then pass
+   * `pool` to scanDataset & co. and close it in a `finally` (also on cancel). Passing only
+   * `workers: context.pool.workers` to scanDataset works too: the host made `spawnWorker` this
+   * thread's default. A pool takes a moment to start: worth it for more than a few images.
+   */
+  readonly pool?: { readonly workers: number; readonly spawnWorker: () => Worker };
 }
