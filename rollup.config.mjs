@@ -115,7 +115,8 @@ const copyModels = {
         `"${bytes.toString('base64')}";\n`);
     };
     for (const [from, to, keep] of [
-      ['models/zfnet-mini', 'dist/models/zfnet-mini', (f) => f === 'weights.f16.bin' || f === 'manifest.json'],
+      // The final weights and the training snapshots the manifest lists (the evolution view).
+      ['models/zfnet-mini', 'dist/models/zfnet-mini', (f) => f.endsWith('.f16.bin') || f === 'manifest.json'],
       ['models/samples', 'dist/models/samples', (f) => f.endsWith('.png')],
     ]) {
       await mkdir(to, { recursive: true });

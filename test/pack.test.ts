@@ -80,7 +80,12 @@ test('the tarball holds what users need and nothing else', () => {
     expect(files).toContain(base + manifest.files.final);
   }
   const manifest = JSON.parse(readFileSync(join(root, 'models/zfnet-mini/manifest.json'), 'utf8'));
-  for (const file of Object.values(manifest.files.epochs) as string[]) expect(files).toContain(`models/zfnet-mini/${file}`);
+  for (const file of Object.values(manifest.files.epochs) as string[]) {
+    expect(files).toContain(`models/zfnet-mini/${file}`);
+    // The one-file script's copy too (the evolution view loads snapshots from it), with its file:// twin.
+    expect(files).toContain(`dist/models/zfnet-mini/${file}`);
+    expect(files).toContain(`dist/models/zfnet-mini/${file}.js`);
+  }
 });
 
 test('the CDN script is within its budget (120 KB gzip)', () => {
