@@ -1,9 +1,8 @@
 /**
  * A pool of workers, each holding its own copy of one model, that run the analyses' jobs
- * (occlusion positions, data-set images) in parallel: worker_threads in Node, module Web
- * Workers in browsers. Every worker runs the same engine code as the calling thread
- * (src/analyses/pool-worker.ts, loaded from the engine's ES module), so results do not depend on
- * where a job ran.
+ * (occlusion positions, data-set images) in parallel: worker_threads in Node, Web Workers in
+ * browsers. Every worker runs the same engine code as the calling thread
+ * (src/analyses/pool-worker.ts), so results do not depend on where a job ran.
  *
  * Jobs are dealt out in the order they were submitted, to the least busy worker, up to two per
  * worker (so a worker goes on with its next job even while the calling thread is busy and has
@@ -11,10 +10,18 @@
  * posted to a worker still runs there and its result is dropped (jobs are kept short: a batch
  * of positions or images). `close()` stops the workers.
  *
- * Where the workers load the engine from (`engineUrl`): the ES module that exports
- * `startPoolWorker`. By default, the package's `dist/index.js` (beside the bundle that is
- * running, or, when running from the TypeScript sources, the built one: run `npm run build`
- * first). A bundler that moves the engine elsewhere passes the URL of its own chunk.
+ * How the workers start, first that applies:
+ * 1. `spawnWorker`: a function that starts a Web Worker already running `startPoolWorker` on its
+ *    global scope. zf-visualizer's engine worker (src/worker/worker.ts) is one when it is named
+ *    POOL_WORKER_NAME, so the engine worker starts its pool from its own script: no blob: URL
+ *    (which a strict CSP's worker-src refuses) and no second bundle.
+ * 2. `engineUrl`: the ES module that exports `startPoolWorker`; each worker is a few lines that
+ *    import it (Node: an eval'd worker_threads script; browsers: a blob: module worker).
+ * 3. This thread's default spawner, `setDefaultSpawnWorker` (the engine worker's host sets it,
+ *    so analyses that start their own pool, like occlusion, start it that way).
+ * 4. `engineUrl`'s default: the package's `dist/index.js` (beside the bundle that is running, or,
+ *    when running from the TypeScript sources, the built one: run `npm run build` first). In
+ *    browsers that needs blob: workers and an unbundled dist/; errors say to pass spawnWorker.
  */
 import { AbortError, ArgumentError, ZFError } from '../errors.js';
 import type { Model } from '../engine/model.js';
@@ -28,7 +35,13 @@ export type { PoolTasks, TaskName } from './pool-worker.js';
 export interface PoolOptions {
   /** How many workers (default: the number of cores, at least 1). */
   workers?: number;
-  /** The ES module the workers import the engine from (see above). */
+  /**
+   * Browsers: start one Web Worker that runs `startPoolWorker` (pool-worker.ts) on its global
+   * scope, e.g. `() => new Worker(engineWorkerUrl, { type: 'module', name: POOL_WORKER_NAME })`
+   * for zf-visualizer's engine worker script. Called once per worker; the pool terminates them.
+   */
+  spawnWorker?: () => Worker;
+  /** The ES module the workers import the engine from (see above; ignored with spawnWorker). */
   engineUrl?: string | URL;
   /**
    * Only these layers' weights go to the workers (default: all). A job that needs only the
@@ -77,6 +90,30 @@ interface Job {
   cleanup(): void;
 }
 
+/**
+ * The `name` that makes zf-visualizer's engine worker script (src/worker/worker.ts, built as
+ * dist/components/zf-worker.js) serve as a pool worker instead of an engine.
+ */
+export const POOL_WORKER_NAME = 'zf-visualizer pool';
+
+let defaultSpawnWorker: (() => Worker) | undefined;
+
+/**
+ * Make `spawn` how this thread's pools start their workers when given neither `spawnWorker` nor
+ * `engineUrl` (undefined: back to the default engine URL). Returns the previous one. It is per
+ * thread on purpose: how a worker can be started (which script URL the page's CSP allows) is a
+ * property of where this code was loaded from, not of any one analysis, and analyses that start
+ * their own pool (occlusion, the scans) then need no option of their own to pass it along.
+ */
+export function setDefaultSpawnWorker(spawn: (() => Worker) | undefined): (() => Worker) | undefined {
+  if (spawn !== undefined && typeof spawn !== 'function') {
+    throw new ArgumentError(`the default spawnWorker must be a function that returns a Worker, got ${typeof spawn}`);
+  }
+  const previous = defaultSpawnWorker;
+  defaultSpawnWorker = spawn;
+  return previous;
+}
+
 /** The number of cores this thread can use (1 where unknown). */
 export async function availableCores(): Promise<number> {
   if (isNode()) {
@@ -89,6 +126,13 @@ export async function availableCores(): Promise<number> {
 
 /** Jobs posted ahead to one worker: it starts the next as soon as one ends, even while this thread is busy. */
 const DEPTH = 2;
+
+/**
+ * How long a worker may take to say it is ready (its script loaded and ran). A worker that runs
+ * something else (an engine worker started without POOL_WORKER_NAME) would never say so; the
+ * pool must not wait for it forever. Generous: a slow phone loading a cold 1 MB script.
+ */
+const READY_TIMEOUT_MS = 60_000;
 
 export class ModelPool {
   /** Jobs posted to each worker and not answered yet. */
@@ -119,20 +163,31 @@ export class ModelPool {
     const count = options.workers ?? await availableCores();
     if (!Number.isInteger(count) || count < 1) throw new ArgumentError(`workers must be a positive integer, got ${count}`);
     if (options.signal?.aborted) throw new AbortError('cancelled');
-    const url = String(options.engineUrl ?? defaultEngineUrl());
-    // The workers boot (compile the engine) while the weights are copied out here.
+    if (options.spawnWorker !== undefined && typeof options.spawnWorker !== 'function') {
+      throw new ArgumentError(`spawnWorker must be a function that returns a Worker, got ${typeof options.spawnWorker}`);
+    }
     const names = model.layers.map((l) => l.name);
     const layers = options.layers ? [...options.layers] : names;
     for (const l of layers) if (!names.includes(l)) throw new ArgumentError(`unknown layer '${l}'; this model has ${names.join(', ')}`);
-    const spawning = Array.from({ length: count }, () => spawn(url));
+    const start = launcher(options);
+    // Aborted by the caller, or by the first worker that fails: the others stop waiting then.
+    const stop = new AbortController();
+    const relay = () => stop.abort();
+    options.signal?.addEventListener('abort', relay, { once: true });
+    // The workers boot (compile the engine) while the weights are copied out here.
+    const spawning = Array.from({ length: count }, () => spawn(start, stop.signal));
     try {
       const weights = shareWeights(model, layers);
       const ready = await Promise.all(spawning);
-      await Promise.all(ready.map((w) => loadInto(w, model.network, model.backend, weights, url, options.signal)));
+      await Promise.all(ready.map((w) => loadInto(w, model.network, model.backend, weights, start.from, stop.signal)));
       return new ModelPool(ready, model.network, layers, names.every((n) => layers.includes(n)));
     } catch (e) {
+      stop.abort();
+      // A spawn that failed has stopped its own worker; these are the ones that started.
       for (const r of await Promise.allSettled(spawning)) if (r.status === 'fulfilled') r.value.terminate();
-      throw e;
+      throw options.signal?.aborted ? new AbortError('cancelled') : e;
+    } finally {
+      options.signal?.removeEventListener('abort', relay);
     }
   }
 
@@ -246,7 +301,7 @@ function shareWeights(model: Model, layers: readonly string[]): Record<string, {
 }
 
 function loadInto(w: Endpoint, network: Network, backend: Backend,
-                  weights: Record<string, { weight: Float32Array; bias?: Float32Array }>, url: string,
+                  weights: Record<string, { weight: Float32Array; bias?: Float32Array }>, from: string,
                   signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) { reject(new AbortError('cancelled')); return; }
@@ -254,8 +309,8 @@ function loadInto(w: Endpoint, network: Network, backend: Backend,
     signal?.addEventListener('abort', abort, { once: true });
     w.on((m) => {
       if (m.kind === 'loaded') { signal?.removeEventListener('abort', abort); resolve(); }
-      if (m.kind === 'fatal') reject(new ZFError(`a worker could not start the engine from ${url}: ${m.message}`));
-    }, (e) => reject(new ZFError(`a worker could not start the engine from ${url}: ${e.message}`)));
+      if (m.kind === 'fatal') reject(new ZFError(`a pool worker ${from} could not load the model: ${m.message}`));
+    }, (e) => reject(new ZFError(`a pool worker ${from} failed while loading the model: ${e.message}`)));
     w.post({ type: 'load', network, backend, weights });
   });
 }
@@ -274,59 +329,136 @@ function defaultEngineUrl(): string {
   const here = import.meta.url;
   if (!here) {
     throw new ArgumentError('cannot tell where the engine module is (this bundle has no import.meta.url): ' +
-      'pass engineUrl, the URL of an ES module that exports startPoolWorker, or use workers: 1');
+      'pass spawnWorker (browsers), or engineUrl, the URL of an ES module that exports startPoolWorker, or use workers: 1');
   }
   // From the sources (src/analyses/pool.ts): the built engine. From a bundle in dist/: dist/index.js.
   return /\.ts($|\?)/.test(here) ? new URL('../../dist/index.js', here).href : new URL('./index.js', here).href;
 }
 
-/** Start one worker and wait until it listens. */
-async function spawn(url: string): Promise<Endpoint> {
+/** How this pool starts each worker, and how errors name it. */
+interface Launcher {
+  open(): Promise<Endpoint>;
+  /** Where the workers come from, for messages: "from URL", "started by spawnWorker"... */
+  from: string;
+  /** What to do about a worker that did not start. */
+  hint: string;
+}
+
+function launcher(options: PoolOptions): Launcher {
+  if (options.spawnWorker) return spawned(options.spawnWorker, 'spawnWorker');
+  if (options.engineUrl === undefined && defaultSpawnWorker) return spawned(defaultSpawnWorker, "this thread's default spawnWorker (setDefaultSpawnWorker)");
+  const url = String(options.engineUrl ?? defaultEngineUrl());
+  const built = /dist\/index\.js$/.test(url) ? ' (run `npm run build` first)' : '';
+  if (isNode()) return { open: () => nodeWorker(url), from: `from ${url}`, hint: built };
+  return {
+    open: async () => blobWorker(url),
+    from: `from ${url} (a blob: module worker that imports it)`,
+    hint: `${built}. In browsers, pass spawnWorker: a function that starts a worker running startPoolWorker ` +
+      `(zf-visualizer's engine worker script does when named '${POOL_WORKER_NAME}'); a blob: worker needs a CSP ` +
+      'whose worker-src allows blob: and an engineUrl that is an unbundled ES module; or use workers: 1',
+  };
+}
+
+function spawned(spawn: () => Worker, by: string): Launcher {
+  return {
+    open: async () => webEndpoint(spawn()),
+    from: `started by ${by}`,
+    hint: `; ${by} must start a worker that runs startPoolWorker (for zf-visualizer's engine worker script: ` +
+      `a module worker named '${POOL_WORKER_NAME}'), from a URL the page's CSP worker-src allows`,
+  };
+}
+
+/** Start one worker and wait until it listens; a worker that does not get there is stopped. */
+async function spawn(start: Launcher, signal?: AbortSignal): Promise<Endpoint> {
+  if (signal?.aborted) throw new AbortError('cancelled');
   let endpoint: Endpoint;
-  if (isNode()) {
-    const { Worker } = await import(/* @vite-ignore */ nodeModule('worker_threads')) as typeof import('node:worker_threads');
-    // A CommonJS bootstrap that imports the engine's ES module and hands it the port.
-    const boot = `const { parentPort } = require('node:worker_threads');
+  try {
+    endpoint = await start.open();
+  } catch (e) {
+    if (e instanceof ArgumentError) throw e;
+    // E.g. a SecurityError: the page's CSP refuses the worker's URL.
+    throw new ZFError(`a pool worker ${start.from} could not be created: ${(e as Error)?.message ?? e}${start.hint}`);
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ZFError(
+        `a pool worker ${start.from} did not say it was ready within ${READY_TIMEOUT_MS / 1000} s${start.hint}`)), READY_TIMEOUT_MS);
+      const abort = () => reject(new AbortError('cancelled'));
+      signal?.addEventListener('abort', abort, { once: true });
+      const settle = <T>(then: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        then(value);
+      };
+      const ok = settle<void>(resolve), no = settle<Error>(reject);
+      endpoint.on((m) => {
+        if (m.kind === 'ready') ok();
+        if (m.kind === 'fatal') no(new ZFError(`a pool worker could not load the engine ${start.from}: ${m.message}${start.hint}`));
+      }, (e) => no(new ZFError(`a pool worker could not start ${start.from}: ${e.message}${start.hint}`)));
+    });
+  } catch (e) {
+    endpoint.terminate();
+    throw e;
+  }
+  return endpoint;
+}
+
+async function nodeWorker(url: string): Promise<Endpoint> {
+  const { Worker } = await import(/* @vite-ignore */ nodeModule('worker_threads')) as typeof import('node:worker_threads');
+  // A CommonJS bootstrap that imports the engine's ES module and hands it the port.
+  const boot = `const { parentPort } = require('node:worker_threads');
 import(${JSON.stringify(url)}).then((m) => m.startPoolWorker({
   post: (message, transfer) => parentPort.postMessage(message, transfer),
   listen: (listener) => parentPort.on('message', listener),
 })).catch((e) => parentPort.postMessage({ kind: 'fatal', message: String(e && e.message || e) }));`;
-    const worker = new Worker(boot, { eval: true });
-    const listeners: ((m: FromWorker) => void)[] = [];
-    const failures: ((e: Error) => void)[] = [];
-    worker.on('message', (m: FromWorker) => { for (const l of [...listeners]) l(m); });
-    worker.on('error', (e: Error) => { for (const f of [...failures]) f(e); });
-    endpoint = {
-      post: (message, transfer) => worker.postMessage(message, transfer as never),
-      on: (listener, failed) => { listeners.push(listener); failures.push(failed); },
-      hold: (busy) => { if (busy) worker.ref(); else worker.unref(); },
-      terminate: () => { void worker.terminate(); },
-    };
-  } else {
-    const source = `import { startPoolWorker } from ${JSON.stringify(url)};
+  const worker = new Worker(boot, { eval: true });
+  const listeners: ((m: FromWorker) => void)[] = [];
+  const failures: ((e: Error) => void)[] = [];
+  worker.on('message', (m: FromWorker) => { for (const l of [...listeners]) l(m); });
+  worker.on('error', (e: Error) => { for (const f of [...failures]) f(e); });
+  return {
+    post: (message, transfer) => worker.postMessage(message, transfer as never),
+    on: (listener, failed) => { listeners.push(listener); failures.push(failed); },
+    hold: (busy) => { if (busy) worker.ref(); else worker.unref(); },
+    terminate: () => { void worker.terminate(); },
+  };
+}
+
+/** A module worker from a blob: URL whose few lines import the engine from `url`. */
+function blobWorker(url: string): Endpoint {
+  const source = `import { startPoolWorker } from ${JSON.stringify(url)};
 startPoolWorker({ post: (m, t) => self.postMessage(m, t), listen: (l) => self.addEventListener('message', (e) => l(e.data)) });`;
-    const blob = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
-    const worker = new Worker(blob, { type: 'module' });
-    const listeners: ((m: FromWorker) => void)[] = [];
-    const failures: ((e: Error) => void)[] = [];
-    worker.addEventListener('message', (e: MessageEvent<FromWorker>) => { for (const l of [...listeners]) l(e.data); });
-    worker.addEventListener('error', (e: ErrorEvent) => {
-      e.preventDefault?.();
-      for (const f of [...failures]) f(new Error(e.message || 'the worker script could not be loaded'));
-    });
-    endpoint = {
-      post: (message, transfer) => worker.postMessage(message, transfer ?? []),
-      on: (listener, failed) => { listeners.push(listener); failures.push(failed); },
-      hold: () => {},
-      terminate: () => { worker.terminate(); URL.revokeObjectURL(blob); },
-    };
+  const blob = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  let worker: Worker;
+  try {
+    worker = new Worker(blob, { type: 'module' });
+  } catch (e) {
+    URL.revokeObjectURL(blob);
+    throw e;
   }
-  await new Promise<void>((resolve, reject) => {
-    endpoint.on((m) => {
-      if (m.kind === 'ready') resolve();
-      if (m.kind === 'fatal') reject(new ZFError(`a worker could not load the engine from ${url}: ${m.message}` +
-        (/dist\/index\.js/.test(url) ? ' (run `npm run build` first)' : '')));
-    }, (e) => reject(new ZFError(`a worker could not start: ${e.message}`)));
+  return webEndpoint(worker, () => URL.revokeObjectURL(blob));
+}
+
+/** A Web Worker as an Endpoint. */
+function webEndpoint(worker: Worker, cleanup?: () => void): Endpoint {
+  if (!worker || typeof worker.postMessage !== 'function' || typeof worker.addEventListener !== 'function') {
+    throw new ArgumentError(`spawnWorker must return a Worker, got ${worker === null ? 'null' : typeof worker}`);
+  }
+  const listeners: ((m: FromWorker) => void)[] = [];
+  const failures: ((e: Error) => void)[] = [];
+  const failed = (e: Error) => { for (const f of [...failures]) f(e); };
+  worker.addEventListener('message', (e: MessageEvent<FromWorker>) => { for (const l of [...listeners]) l(e.data); });
+  worker.addEventListener('error', (e: Event) => {
+    // Not the page's error: the pool reports it (a script that failed to load gives a bare Event).
+    e.preventDefault();
+    failed(new Error((e as ErrorEvent).message || 'its script could not be loaded, or threw before it listened'));
   });
-  return endpoint;
+  // A result this thread cannot deserialize: without it the job would never settle.
+  worker.addEventListener('messageerror', () => failed(new Error('a message from the worker could not be read')));
+  return {
+    post: (message, transfer) => worker.postMessage(message, transfer ?? []),
+    on: (listener, fail) => { listeners.push(listener); failures.push(fail); },
+    hold: () => {},
+    terminate: () => { worker.terminate(); cleanup?.(); },
+  };
 }

@@ -15,6 +15,8 @@ import { inputToImage, projectionToImage } from '../deconv/render.js';
 import { MODES } from '../deconv/walk.js';
 import { encodePng, filterSheet, mapPictures, mapSheet } from './pictures.js';
 import { occlusion } from '../analyses/occlusion.js';
+import { denseStart } from '../analyses/occlusion-engine.js';
+import { setDefaultSpawnWorker } from '../analyses/pool.js';
 import { classColor, occlusionOverlay, type OcclusionMapName } from '../analyses/occlusion-render.js';
 import { invariance, invarianceCharts } from '../analyses/invariance.js';
 import { TRANSFORM_KINDS } from '../analyses/transform.js';
@@ -31,6 +33,27 @@ export type Post = (message: ResponseMessage, transfer: Transferable[]) => void;
 /** Let queued messages (a cancel) run before going on. */
 const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
+export interface HostOptions {
+  /**
+   * Start one worker of an analyses' pool: a Web Worker that runs startPoolWorker (worker.ts
+   * does, started with the name POOL_WORKER_NAME). Given, occlusion computes on several cores
+   * and the data-set handlers are offered a pool (AnalysisContext.pool); the host also makes it
+   * this thread's default (pool.ts setDefaultSpawnWorker: one host per worker), since analyses
+   * start their own pools. Without it, every analysis runs in this thread alone.
+   */
+  spawnPoolWorker?: () => Worker;
+}
+
+/**
+ * Threads an analysis computes on at most, this worker's included. Occlusion gives a pool of up
+ * to 3 workers only the conv layers' weights and runs the fc layers here (occlusion.ts,
+ * SPLIT_WORKERS): 4 keeps it there, so a copy is small even for ZFNet (its fc layers are 234 of
+ * its 250 MB). More cores would also compete with the page's own thread.
+ */
+const MAX_THREADS = 4;
+/** Memory the pool workers' copies of the model may take together, at most. */
+const POOL_MEMORY_BYTES = 512 * 2 ** 20;
+
 export class EngineHost {
   private model?: Model;
   private info?: ModelInfo;
@@ -42,8 +65,43 @@ export class EngineHost {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly jobs = new Map<number, AbortController>();
 
+  private readonly spawnPoolWorker?: () => Worker;
+  /** The pool workers that returned a job's result during the current occlusion request. */
+  private answered?: Set<Worker>;
+
   /** `modelsUrl`: where the default model's folder is, when the engine cannot tell. */
-  constructor(private readonly post: Post, private readonly modelsUrl?: string) {}
+  constructor(private readonly post: Post, private readonly modelsUrl?: string, options: HostOptions = {}) {
+    const spawn = options.spawnPoolWorker;
+    if (spawn) {
+      this.spawnPoolWorker = () => {
+        const worker = spawn();
+        // Which workers really computed (the occlusion result reports them): a pool that never
+        // started would otherwise go unnoticed whenever this thread did all the work alone.
+        const answered = this.answered;
+        worker.addEventListener('message', (event: MessageEvent<{ kind?: string }>) => {
+          if (event.data?.kind === 'result') answered?.add(worker);
+        });
+        return worker;
+      };
+      setDefaultSpawnWorker(this.spawnPoolWorker);
+    }
+  }
+
+  /**
+   * How many pool workers an analysis may start, each holding `bytes` of model: none without
+   * spawnPoolWorker; else one per core up to MAX_THREADS, less one when this thread computes
+   * too (`local`), and only as many as fit in POOL_MEMORY_BYTES (or an eighth of what the
+   * device reports having, when it says).
+   */
+  private poolWorkers(local: boolean, bytes: number): number {
+    if (!this.spawnPoolWorker) return 0;
+    const nav = (globalThis as { navigator?: { hardwareConcurrency?: number; deviceMemory?: number } }).navigator;
+    const cores = Math.max(1, nav?.hardwareConcurrency ?? 1);
+    // deviceMemory: Chromium only, in GiB, rounded and at most 8.
+    const budget = Math.min(POOL_MEMORY_BYTES, nav?.deviceMemory ? nav.deviceMemory * 2 ** 30 / 8 : Infinity);
+    const fit = Math.floor(budget / Math.max(1, bytes));
+    return Math.max(0, Math.min(Math.min(cores, MAX_THREADS) - (local ? 1 : 0), fit));
+  }
 
   receive(message: RequestMessage): void {
     const { id } = message;
@@ -229,8 +287,11 @@ export class EngineHost {
   private async handle(id: number, m: HandlerRequest, signal: AbortSignal): Promise<ResultOf[keyof ResultOf]> {
     const model = this.requireModel();
     const input = this.input, runId = this.runId;
+    // Full copies of the model (the scans run every layer): worth a pool from 2 workers up.
+    const workers = this.poolWorkers(false, model.memoryBytes);
     const context: AnalysisContext = {
-      model, info: this.info!, input, signal,
+      model, info: this.info!, input, signal, modelsUrl: this.baseUrl,
+      pool: workers >= 2 && this.spawnPoolWorker ? { workers, spawnWorker: this.spawnPoolWorker } : undefined,
       progress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
       decode: (source, name) => decode(source, name, signal),
       loadOther: (source, options = {}) => loadModel(source, {
@@ -252,12 +313,25 @@ export class EngineHost {
 
   private occlusion(id: number, m: RequestOf<'occlusion'>, signal: AbortSignal): Promise<OcclusionResultMessage> {
     const t0 = performance.now();
+    if (m.workers !== undefined && (!Number.isInteger(m.workers) || m.workers < 1)) {
+      throw new ArgumentError(`occlusion workers must be a positive integer (threads, this worker's included), got ${m.workers}`);
+    }
     return this.analyse(m.run, async (model, input) => {
-      const r = await occlusion(model, input, {
-        size: m.size, stride: m.stride, classIndex: m.classIndex, layer: m.layer, map: m.map, fill: m.fill,
-        // This worker's thread only: no pool of workers inside the page's worker.
-        workers: 1, signal, onProgress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
-      });
+      // This thread and up to MAX_THREADS - 1 pool workers, each holding the conv layers only.
+      const threads = 1 + this.poolWorkers(true, spatialBytes(model));
+      const answered = this.answered = new Set();
+      let r;
+      try {
+        // occlusion() starts its own pool (with this thread's default spawner, set above), while
+        // this thread already computes, and closes it whether it finished, failed or was cancelled.
+        r = await occlusion(model, input, {
+          size: m.size, stride: m.stride, classIndex: m.classIndex, layer: m.layer, map: m.map, fill: m.fill,
+          workers: Math.min(threads, m.workers ?? threads), signal,
+          onProgress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
+        });
+      } finally {
+        this.answered = undefined;
+      }
       const preprocess = model.network.preprocess;
       const range = (values: ArrayLike<number>) => {
         let min = Infinity, max = -Infinity;
@@ -282,7 +356,7 @@ export class EngineHost {
         run: m.run, size: r.grid.size, stride: r.grid.stride, rows: r.grid.rows, cols: r.grid.cols,
         classIndex: r.classIndex, label: r.label, layer: r.layer, point: r.point, map: r.map, baseline: r.baseline,
         probability: r.probability, activation: r.activation, top: r.top, topProbability: r.topProbability,
-        pictures, classes, ms: performance.now() - t0,
+        pictures, classes, workers: (r.local ? 1 : 0) + answered.size, ms: performance.now() - t0,
       };
     });
   }
@@ -313,6 +387,22 @@ export class EngineHost {
     }
     return { layer: name, shape, ...filterSheet(weight, shape, preprocess) };
   }
+}
+
+/**
+ * The bytes a pool worker's model takes when it holds only the layers before the fc ones:
+ * Model.create plans every layer's weights, but the fc weights it is never sent stay untouched
+ * memory (zero pages the system does not back).
+ */
+function spatialBytes(model: Model): number {
+  const dense = denseStart(model);
+  let unused = 0;
+  for (const layer of model.layers) {
+    if (layer.op < dense) continue;
+    const p = model.paramsAt(layer.op);
+    if (p) unused += 4 * (p.weight.floats + (p.bias?.floats ?? 0));
+  }
+  return model.memoryBytes - unused;
 }
 
 /** Decode a Blob or a URL with the browser's decoders, or take pixels as they are. */

@@ -160,6 +160,8 @@ export interface OcclusionResultMessage {
   pictures: OcclusionPicture[];
   /** The classes of the most-probable-class map, most positions first, with their colours. */
   classes: { index: number; label: string; color: string; positions: number }[];
+  /** Threads that computed positions: the engine's worker and the pool workers that returned results. */
+  workers?: number;
   ms: number;
 }
 
@@ -188,7 +190,7 @@ export interface ProjectRequest {
   top?: number;
 }
 export interface FiltersRequest { type: 'filters'; layer?: string }
-/** Occlusion sensitivity of the current image (runs in the worker's thread only; reports progress). */
+/** Occlusion sensitivity of the current image (reports progress). */
 export interface OcclusionRequest {
   type: 'occlusion'; run: number;
   /** Side of the occluding square and step between positions, in input pixels. */
@@ -196,6 +198,12 @@ export interface OcclusionRequest {
   /** Defaults as analyses/occlusion.ts: the top class, the last conv layer's strongest map. */
   classIndex?: number; layer?: string; map?: number;
   fill?: 'zero' | 'mean';
+  /**
+   * Threads to compute on at most, the engine's worker included (1: that worker alone). Default
+   * and cap: the worker's choice, up to 4 as cores and memory allow (worker pools need nested
+   * workers; the CDN script's worker starts none).
+   */
+  workers?: number;
 }
 /** Translation / scale / rotation sweeps of the current image (reports progress). */
 export interface InvarianceRequest {

@@ -12,6 +12,7 @@ import type { Model } from '../../src/engine/model.js';
 import type { DiagnosisRequest, DiagnosisResultMessage } from '../../src/worker/handlers/diagnosis.js';
 import type { ModelInfo } from '../../src/worker/protocol.js';
 import { defaultWorker } from '../../components/shared/engine-controller.js';
+import { viewHost } from './fixtures/view-host.js';
 import { defaultSamples } from '../../components/zf-visualizer/samples.js';
 import type { ZfExportDetail } from '../../components/export-buttons/zf-export-buttons.js';
 import '../../components/diagnosis-view/zf-diagnosis-view.js';
@@ -20,32 +21,7 @@ import type { ZfDiagnosisView } from '../../components/diagnosis-view/zf-diagnos
 let client: EngineClient;
 let info: ModelInfo;
 let view: ZfDiagnosisView;
-const requests: Omit<DiagnosisRequest, 'type'>[] = [];
-const failures: Error[] = [];
-let progress: number[] = [];
-let controller: AbortController | undefined;
-
-/** What <zf-visualizer> does for a view: run its request in the worker, feed back progress and the result. */
-function host(el: ZfDiagnosisView): void {
-  el.addEventListener('zf-analysis-run', async (e) => {
-    expect(e.detail.analysis).toBe('diagnosis');
-    const request = e.detail.request as Omit<DiagnosisRequest, 'type'>;
-    requests.push(request);
-    controller = new AbortController();
-    el.running = true;
-    el.progress = 0;
-    progress = [];
-    try {
-      el.result = await client.request({ type: 'diagnosis', ...request },
-        { signal: controller.signal, onProgress: (f) => { progress.push(f); el.progress = f; } });
-    } catch (x) {
-      failures.push(x as Error);
-    } finally {
-      el.running = false;
-    }
-  });
-  el.addEventListener('zf-analysis-cancel', () => controller?.abort());
-}
+const { requests, failures, progress, attach } = viewHost('diagnosis');
 
 beforeAll(async () => {
   client = new EngineClient(defaultWorker());
@@ -54,7 +30,7 @@ beforeAll(async () => {
   view.info = info;
   view.samples = defaultSamples();
   view.ready = true;
-  host(view);
+  attach(view, client);
   document.body.append(view);
   await view.updateComplete;
 });

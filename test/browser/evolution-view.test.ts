@@ -10,6 +10,7 @@ import { EngineClient } from '../../src/worker/client.js';
 import type { EvolutionRequest, EvolutionResultMessage } from '../../src/worker/handlers/evolution.js';
 import type { ModelInfo } from '../../src/worker/protocol.js';
 import { defaultWorker } from '../../components/shared/engine-controller.js';
+import { viewHost } from './fixtures/view-host.js';
 import { defaultSamples } from '../../components/zf-visualizer/samples.js';
 import type { ZfExportDetail } from '../../components/export-buttons/zf-export-buttons.js';
 import '../../components/evolution-view/zf-evolution-view.js';
@@ -18,32 +19,7 @@ import type { ZfEvolutionView } from '../../components/evolution-view/zf-evoluti
 let client: EngineClient;
 let info: ModelInfo;
 let view: ZfEvolutionView;
-const requests: Omit<EvolutionRequest, 'type'>[] = [];
-const failures: Error[] = [];
-let progress: number[] = [];
-let controller: AbortController | undefined;
-
-/** What <zf-visualizer> does for a view: run its request in the worker, feed back progress and the result. */
-function host(el: ZfEvolutionView): void {
-  el.addEventListener('zf-analysis-run', async (e) => {
-    expect(e.detail.analysis).toBe('evolution');
-    const request = e.detail.request as Omit<EvolutionRequest, 'type'>;
-    requests.push(request);
-    controller = new AbortController();
-    el.running = true;
-    el.progress = 0;
-    progress = [];
-    try {
-      el.result = await client.request({ type: 'evolution', ...request },
-        { signal: controller.signal, onProgress: (f) => { progress.push(f); el.progress = f; } });
-    } catch (x) {
-      failures.push(x as Error);
-    } finally {
-      el.running = false;
-    }
-  });
-  el.addEventListener('zf-analysis-cancel', () => controller?.abort());
-}
+const { requests, failures, progress, attach } = viewHost('evolution');
 
 beforeAll(async () => {
   client = new EngineClient(defaultWorker());
@@ -52,7 +28,7 @@ beforeAll(async () => {
   view.info = info;
   view.samples = defaultSamples();
   view.ready = true;
-  host(view);
+  attach(view, client);
   document.body.append(view);
   await view.updateComplete;
 });

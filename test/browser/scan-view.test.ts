@@ -8,9 +8,10 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { page, userEvent } from 'vitest/browser';
 import { EngineClient } from '../../src/worker/client.js';
-import type { ScanRequest, ScanResultMessage } from '../../src/worker/handlers/scan.js';
+import type { ScanResultMessage } from '../../src/worker/handlers/scan.js';
 import type { ModelInfo } from '../../src/worker/protocol.js';
 import { defaultWorker } from '../../components/shared/engine-controller.js';
+import { viewHost } from './fixtures/view-host.js';
 import { defaultSamples } from '../../components/zf-visualizer/samples.js';
 import type { ZfExportDetail } from '../../components/export-buttons/zf-export-buttons.js';
 import '../../components/scan-view/zf-scan-view.js';
@@ -20,32 +21,7 @@ const SAMPLES = defaultSamples();
 let client: EngineClient;
 let info: ModelInfo;
 let view: ZfScanView;
-const requests: Omit<ScanRequest, 'type'>[] = [];
-const failures: Error[] = [];
-let progress: number[] = [];
-let controller: AbortController | undefined;
-
-/** What <zf-visualizer> does for a view: run its request in the worker, feed back progress and the result. */
-function host(el: ZfScanView): void {
-  el.addEventListener('zf-analysis-run', async (e) => {
-    expect(e.detail.analysis).toBe('scan');
-    const request = e.detail.request as Omit<ScanRequest, 'type'>;
-    requests.push(request);
-    controller = new AbortController();
-    el.running = true;
-    el.progress = 0;
-    progress = [];
-    try {
-      el.result = await client.request({ type: 'scan', ...request },
-        { signal: controller.signal, onProgress: (f) => { progress.push(f); el.progress = f; } });
-    } catch (x) {
-      failures.push(x as Error);
-    } finally {
-      el.running = false;
-    }
-  });
-  el.addEventListener('zf-analysis-cancel', () => controller?.abort());
-}
+const { requests, failures, progress, attach } = viewHost('scan');
 
 beforeAll(async () => {
   client = new EngineClient(defaultWorker());
@@ -54,7 +30,7 @@ beforeAll(async () => {
   view.info = info;
   view.samples = SAMPLES;
   view.ready = true;
-  host(view);
+  attach(view, client);
   document.body.append(view);
   await view.updateComplete;
 });
