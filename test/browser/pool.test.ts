@@ -103,6 +103,29 @@ describe('the engine worker\'s pool', () => {
     await expect(client.request({ type: 'occlusion', run, ...OCCLUSION, workers: 1.5 })).rejects.toThrow(/got 1.5/);
   });
 
+  test('a scan on the pool equals the one-thread scan', async () => {
+    // 80 images: the 20 samples four times over, each its own name.
+    const names = ['ankle-boot', 'bag', 'coat', 'dress', 'pullover', 'sandal', 'shirt', 'sneaker', 't-shirt', 'trouser'];
+    const images = [1, 2, 3, 4].flatMap((copy) => names.flatMap((n) => [1, 2].map((k) => ({
+      source: new URL(`/models/samples/${n}-${k}.png`, location.href).href, name: `${n}-${k} (copy ${copy})`,
+    }))));
+    const request = { type: 'scan' as const, images, layer: 'conv3', maps: [0, 1, 2, 3], top: 9 };
+    const t0 = performance.now();
+    const alone = await client.request({ ...request, workers: 1 });
+    const t1 = performance.now();
+    // zfnet-mini is too small for the pool to pay (POOL_FROM_MACS): ask for it.
+    const pooled = await client.request({ ...request, workers: 4 });
+    const auto = await client.request(request);
+    const t2 = performance.now();
+    console.log(`zfnet-mini scan of ${images.length} images: ${(t1 - t0).toFixed(0)} ms in 1 thread, ` +
+      `${(t2 - t1).toFixed(0)} ms with ${pooled.workers} pool workers`);
+    expect(alone.workers).toBe(1);
+    expect(auto.workers).toBe(1);
+    if (cores > 1) expect(pooled.workers).toBeGreaterThan(1);
+    expect(pooled.index).toEqual(alone.index);
+    expect(pooled.sheet.data).toEqual(alone.sheet.data);
+  });
+
   test('cancelling a pooled occlusion rejects with AbortError; the worker goes on as before', async () => {
     const { run } = await client.request({ type: 'image', image: SAMPLE });
     const controller = new AbortController();
