@@ -33,7 +33,7 @@ export { projectionToImage, inputToImage, tileImages, projectionSheet, DISPLAY_M
 export type { RgbaImage, DisplayMode, ProjectionImageOptions, TileOptions, SheetOptions } from './deconv/render.js';
 export { occlusion, occlusionGrid, occluderBox, occluderBoxes, occlusionFill, occludeImage } from './analyses/occlusion.js';
 export type { OcclusionOptions, OcclusionResult, OcclusionGrid, OcclusionFill, OcclusionBaseline } from './analyses/occlusion.js';
-export { ModelPool, availableCores } from './analyses/pool.js';
+export { ModelPool, availableCores, POOL_WORKER_NAME, setDefaultSpawnWorker } from './analyses/pool.js';
 export type { PoolOptions, JobOptions } from './analyses/pool.js';
 export { startPoolWorker } from './analyses/pool-worker.js';
 export type { PoolTasks, TaskName, WorkerPort } from './analyses/pool-worker.js';
