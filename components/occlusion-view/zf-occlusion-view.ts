@@ -43,6 +43,7 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
     ul { list-style: none; margin: 2px 0 0; padding: 0; display: grid; gap: 2px; font-size: 0.8em; }
     .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
     select { max-width: 12em; }
+    input.map { width: 8.5em; }
   `];
 
   readonly analysis = 'occlusion';
@@ -105,7 +106,7 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
           </select>
         </label>
         <label for=${id('map')}>Map of (b)
-          <input id=${id('map')} part="input" type="number" min="-1" step="1" placeholder="strongest"
+          <input id=${id('map')} class="map" part="input" type="number" min="-1" step="1" placeholder="strongest"
               .value=${this.map >= 0 ? String(this.map) : ''} ?disabled=${this.running}
               aria-label="Feature map (b) shows; empty for the strongest"
               @change=${(e: Event) => { const v = (e.target as HTMLInputElement).value; this.map = v === '' ? -1 : Number(v); }}

@@ -379,7 +379,7 @@ export function diagnosisCharts(diagnoses: readonly ArchitectureDiagnosis[]): { 
   const spectrum = lineChart({
     title: 'conv1 spectrum (mean over filters)', xLabel: 'frequency (1 = Nyquist)', yLabel: 'energy fraction',
     series: diagnoses.map((d) => ({ label: `${d.model} (${d.conv1.kernel[0]}x${d.conv1.kernel[1]}/${d.conv1.stride[0]})`, x: centres, y: d.summary.profile })),
-    yMin: 0, legend: true, width: 340,
+    yMin: 0, legend: true, width: 400,
   });
   const rms = lineChart({
     title: 'conv1 filter RMS, sorted', xLabel: 'filter rank (fraction of filters)', yLabel: 'RMS',
@@ -387,7 +387,7 @@ export function diagnosisCharts(diagnoses: readonly ArchitectureDiagnosis[]): { 
       const sorted = d.filters.map((f) => f.rms).sort((a, b) => b - a);
       return { label: d.model, x: sorted.map((_, i) => (sorted.length > 1 ? i / (sorted.length - 1) : 0)), y: sorted };
     }),
-    legend: true, width: 340,
+    legend: true, width: 400,
   });
   return { spectrum, rms, all: svgGrid([spectrum, rms], { columns: 2 }) };
 }

@@ -113,12 +113,18 @@ export function lineChart(options: LineChartOptions): string {
     for (const [x, y] of points) parts.push(`<circle cx="${n2(px(x))}" cy="${n2(py(y))}" r="2" fill="${color}"/>`);
     parts.push('</g>');
   });
-  if (options.legend ?? series.length > 1) {
+  if ((options.legend ?? series.length > 1) && series.length > 0) {
+    // Right-aligned in the plot, as wide as its longest label (about 5.5 px a character at 10 px
+    // sans-serif), on white so the lines under it do not cross the text.
+    const textWidth = Math.max(...series.map((s) => s.label.length)) * 5.5;
+    const x = Math.max(pad.left + 4, pad.left + pw - 26 - textWidth);
+    parts.push(`<rect x="${n2(x - 4)}" y="${pad.top + 3}" width="${n2(pad.left + pw - x)}" height="${series.length * 12 + 2}" ` +
+      'fill="white" fill-opacity="0.85"/>');
     series.forEach((s, i) => {
       const color = escapeXml(s.color ?? PALETTE[i % PALETTE.length]);
       const y = pad.top + 10 + i * 12;
-      parts.push(`<line x1="${pad.left + pw - 90}" x2="${pad.left + pw - 76}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>`);
-      parts.push(`<text x="${pad.left + pw - 72}" y="${y}" dominant-baseline="middle">${escapeXml(s.label)}</text>`);
+      parts.push(`<line x1="${n2(x)}" x2="${n2(x + 14)}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>`);
+      parts.push(`<text x="${n2(x + 18)}" y="${y}" dominant-baseline="middle">${escapeXml(s.label)}</text>`);
     });
   }
   parts.push('</svg>');
