@@ -9,7 +9,7 @@ import {
   loadModel, ArgumentError, ModelFormatError, type Backend, type Box, type Model, type Network, type Preprocess, type Tensor,
 } from '../../src/index.js';
 import { zfnetMini } from '../../src/models/architectures.js';
-import { loadDefaultModel, readManifest, DEFAULT_MODEL as MINI } from '../../src/models/default-model.js';
+import { loadDefaultModel, savedSnapshots, DEFAULT_MODEL as MINI } from '../../src/models/default-model.js';
 import { parseNpy } from '../../src/io/npy.js';
 import { preprocessImage, PRESET_NAMES } from '../../src/io/preprocess.js';
 import { decodeImage, encodePng } from '../../src/io/image-node.js';
@@ -90,11 +90,10 @@ export async function openModel(name: string, options: { seed?: number; backend?
   }
 }
 
-/** The saved epochs of zfnet-mini, in increasing order. */
+/** The saved epochs of zfnet-mini, in increasing order (the last is the final weights' epoch). */
 export async function savedEpochs(): Promise<number[]> {
   try {
-    const { manifest } = await readManifest();
-    return Object.keys(manifest.files.epochs).map(Number).filter(Number.isFinite).sort((a, b) => a - b);
+    return (await savedSnapshots()).epochs;
   } catch (e) {
     if (e instanceof ModelFormatError) {
       throw new UsageError(`${MINI}'s trained weights are not installed (no models/${MINI}/manifest.json); run npm run train`);
