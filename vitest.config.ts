@@ -38,6 +38,7 @@ export default defineConfig({
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
           exclude: [noWebgl],
+          setupFiles: ['test/browser/fixtures/block-network-setup.ts'],
           testTimeout: 120_000,
           // One file at a time: test iframes share the page's main thread (long-task measures)
           // and each worker holds a model of up to 250 MB.

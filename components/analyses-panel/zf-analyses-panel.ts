@@ -103,7 +103,15 @@ export class ZfAnalysesPanel extends LitElement {
 
   @state() private states: Partial<Record<AnalysisName, AnalysisState>> = {};
 
+  /**
+   * Tabs opened so far: a view is made when its tab is first opened, then kept (with its
+   * settings). Six views made up front cost the page's thread time while the model loads, and
+   * correspondence would fetch its previews before anyone looked at it.
+   */
+  @state() private opened = new Set<AnalysisName>();
+
   protected willUpdate(changed: PropertyValues<this>): void {
+    if (!this.opened.has(this.analysis)) this.opened = new Set([...this.opened, this.analysis]);
     const modelChanged = changed.has('info') && changed.get('info') !== undefined;
     const imageChanged = changed.has('image') && changed.get('image')?.run !== this.image?.run;
     if (!modelChanged && !imageChanged) return;
@@ -130,7 +138,7 @@ export class ZfAnalysesPanel extends LitElement {
         return html`<div role="tabpanel" id=${`tabpanel-${tab.name}`} aria-labelledby=${`tab-${tab.name}`}
             ?hidden=${this.analysis !== tab.name} @zf-analysis-run=${this.onRun} @zf-analysis-cancel=${this.onCancel}
             @zf-analysis-previews=${this.onPreviews}>
-          ${this.view(tab, s)}
+          ${this.opened.has(tab.name) ? this.view(tab, s) : nothing}
           ${s.error ? html`<div role="alert" part="error"><strong>${tab.failure}</strong>${s.error.message}</div>` : nothing}
         </div>`;
       })}`;

@@ -11,6 +11,9 @@ import '../export-buttons/zf-export-buttons.js';
 
 let uid = 0;
 
+/** Up to this many classes, the class of map (a) is a select; past it, a text field with suggestions. */
+const MAX_SELECT_CLASSES = 50;
+
 /**
  * Occlusion sensitivity (Zeiler & Fergus, Fig. 7): a grey square of `size` pixels slides over
  * the image by `stride`; three maps over the image show (a) the probability of the chosen class
@@ -44,6 +47,7 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
     .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
     select { max-width: 12em; }
     input.map { width: 8.5em; }
+    input.class { width: 12em; }
   `];
 
   readonly analysis = 'occlusion';
@@ -68,6 +72,9 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
 
   @state() private invalid = '';
 
+  /** The class names' suggestions are made (the class field was focused). */
+  @state() private suggest = false;
+
   private readonly uid = `zf-occlusion-${++uid}`;
 
   /** Conv layers (map (b) sums a spatial map). */
@@ -91,13 +98,7 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
               .value=${String(this.stride)} ?disabled=${this.running} aria-label="Occluder stride in input pixels"
               @change=${(e: Event) => { this.stride = (e.target as HTMLInputElement).valueAsNumber; }} @keydown=${this.onKey}>
         </label>
-        <label for=${id('class')}>Class of (a)
-          <select id=${id('class')} part="input" ?disabled=${this.running} aria-label="Class whose probability map (a) shows"
-              @change=${(e: Event) => { this.classIndex = Number((e.target as HTMLSelectElement).value); }}>
-            <option value="-1" ?selected=${this.classIndex < 0}>Top class</option>
-            ${labels.map((label, i) => html`<option value=${i} ?selected=${this.classIndex === i}>${label}</option>`)}
-          </select>
-        </label>
+        <label for=${id('class')}>Class of (a)${this.classControl(id('class'), labels)}</label>
         <label for=${id('layer')}>Layer of (b)
           <select id=${id('layer')} part="input" ?disabled=${this.running} aria-label="Layer of the feature map (b) shows"
               @change=${(e: Event) => { this.layer = (e.target as HTMLSelectElement).value; this.map = -1; }}>
@@ -135,6 +136,41 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
           <zf-export-buttons .items=${this.exports(r)} exportparts="export"></zf-export-buttons>
         </div>`
       : html`<p class="note">${this.ready ? 'Press Run to slide a grey square over the image.' : 'Waiting for an image.'}</p>`}`;
+  }
+
+  /**
+   * The class of map (a): a select for a few classes; for many (ImageNet's 1000) a text field
+   * that takes a name or a number, with the names as suggestions made only once it is focused
+   * (a thousand options cost the page's thread ~25 ms while the model loads).
+   */
+  private classControl(id: string, labels: string[]) {
+    const label = 'Class whose probability map (a) shows';
+    if (labels.length <= MAX_SELECT_CLASSES) {
+      return html`<select id=${id} part="input" ?disabled=${this.running} aria-label=${label}
+          @change=${(e: Event) => { this.classIndex = Number((e.target as HTMLSelectElement).value); }}>
+        <option value="-1" ?selected=${this.classIndex < 0}>Top class</option>
+        ${labels.map((name, i) => html`<option value=${i} ?selected=${this.classIndex === i}>${name}</option>`)}
+      </select>`;
+    }
+    return html`<input id=${id} class="class" part="input" type="text" list=${`${id}-names`} placeholder="top class"
+        .value=${this.classIndex >= 0 ? labels[this.classIndex] ?? '' : ''} ?disabled=${this.running}
+        aria-label=${`${label}: a name or a number from 0 to ${labels.length - 1}; empty for the top class`}
+        @focus=${() => { this.suggest = true; }} @change=${(e: Event) => this.onClassText((e.target as HTMLInputElement).value, labels)}
+        @keydown=${this.onKey}>
+      <datalist id=${`${id}-names`}>${this.suggest ? labels.map((name) => html`<option value=${name}></option>`) : nothing}</datalist>`;
+  }
+
+  private onClassText(text: string, labels: string[]): void {
+    const t = text.trim();
+    const lower = t.toLowerCase();
+    const index = t === '' ? -1 : /^\d+$/.test(t) ? Number(t) : labels.findIndex((l) => l.toLowerCase() === lower);
+    if (index >= labels.length || (t !== '' && index < 0)) {
+      this.invalid = `No class '${t}': give a class name or a number from 0 to ${labels.length - 1}, or leave it empty for the top class.`;
+      this.classIndex = NaN;
+      return;
+    }
+    this.invalid = '';
+    this.classIndex = index;
   }
 
   protected updated(): void {
@@ -180,6 +216,7 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
       this.invalid = `Size and stride must be whole numbers from 1 to ${this.inputSize}.`;
       return;
     }
+    if (Number.isNaN(this.classIndex)) return; // the class field says what is wrong
     const layer = this.convLayers.find((l) => l.name === this.layer) ?? this.convLayers[this.convLayers.length - 1];
     const maps = layer?.shape[0] ?? 0;
     if (this.map >= 0 && (!Number.isInteger(this.map) || this.map >= maps)) {

@@ -127,3 +127,39 @@ test('<zf-image-input>: samples, the file picker, paste and drop all give an ima
   await el.updateComplete;
   expect(deep<HTMLButtonElement>(el, 'button.choose').disabled).toBe(true);
 });
+
+test('<zf-occlusion-view>: with ImageNet\'s 1000 classes the class is typed (name or number), checked before Run', async () => {
+  const labels = Array.from({ length: 1000 }, (_, i) => (i === 1 ? 'goldfish' : `class ${i}`));
+  const el = place('zf-occlusion-view', (e) => {
+    e.info = {
+      source: 'test', name: 'test', backend: 'simd', input: [3, 224, 224], preprocess: 'imagenet', classes: 1000, labels,
+      layers: [{ name: 'conv1', kind: 'conv', points: ['conv', 'relu'], defaultPoint: 'relu', shape: [96, 55, 55] }],
+      memoryBytes: 0, ms: 0,
+    } as never;
+    e.ready = true;
+  });
+  await el.updateComplete;
+  const field = deep<HTMLInputElement>(el, 'input.class');
+  // No thousand suggestions until the field is used.
+  expect(deepAll(el, [], 'datalist option')).toHaveLength(0);
+  const runs: { classIndex?: number }[] = [];
+  el.addEventListener('zf-analysis-run', (e) => runs.push(e.detail.request as { classIndex?: number }));
+  const run = async (text: string) => {
+    await userEvent.clear(field);
+    if (text) await userEvent.type(field, text);
+    field.dispatchEvent(new Event('change'));
+    await el.updateComplete;
+    await userEvent.click(deep(el, 'button[data-role="run"]'));
+    await el.updateComplete;
+  };
+  await run('Goldfish');
+  expect(deepAll(el, [], 'datalist option')).toHaveLength(1000);
+  await run('999');
+  await run('');
+  expect(runs.map((r) => r.classIndex)).toEqual([1, 999, undefined]);
+  await run('1000');
+  expect(deep(el, '[role="alert"]').textContent).toContain('a number from 0 to 999');
+  await run('no such thing');
+  expect(deep(el, '[role="alert"]').textContent).toContain("No class 'no such thing'");
+  expect(runs).toHaveLength(3);
+});
