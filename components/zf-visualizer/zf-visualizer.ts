@@ -91,6 +91,7 @@ const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError'
  * @csspart base - The element's frame.
  * @csspart header - The title row with the model's name.
  * @csspart progress - The progress bar while the model loads.
+ * @csspart open-model - The "Open model…" button (an ONNX file from the user's disk).
  * @csspart error - An error message.
  * @csspart panel - Each of the columns (image, maps, projection, filters).
  * @csspart dropzone - (image input) The drop / paste target.
@@ -158,6 +159,8 @@ export class ZfVisualizer extends LitElement {
     header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 12px; }
     h2 { margin: 0; font-size: 1.15em; }
     .model { color: var(--_muted); font-size: 0.9em; font-variant-numeric: tabular-nums; }
+    .open { margin-left: auto; font-size: 0.85em; border: 1px solid var(--_border); background: var(--_surface);
+      border-radius: var(--_radius); padding: 2px 10px; cursor: pointer; }
     .loading { display: flex; align-items: center; gap: 8px; flex: 1 1 200px; color: var(--_muted); font-size: 0.9em; }
     progress { flex: 1; max-width: 320px; height: 8px; accent-color: var(--_accent); }
     .layout { display: grid; gap: var(--_gap); grid-template-columns: minmax(180px, 230px) minmax(240px, 1fr) minmax(280px, 1.25fr); align-items: start; }
@@ -187,6 +190,12 @@ export class ZfVisualizer extends LitElement {
    * the URL of an ONNX model (relative URLs resolve against the page).
    */
   @property({ reflect: true }) model = DEFAULT_MODEL;
+
+  /**
+   * An ONNX model file (a File from a file input or a drop, or any Blob): loaded instead of
+   * `model` while set. The "Open model…" button sets it; setting `model` clears it.
+   */
+  @property({ attribute: false }) modelFile?: Blob;
 
   /** URL of an image to show (relative URLs resolve against the page). */
   @property() src = '';
@@ -230,13 +239,13 @@ export class ZfVisualizer extends LitElement {
   private shown?: ProjectResult;
 
   private readonly modelTask = new Task(this, {
-    task: async ([source, base, seed]: readonly [string, string, number, number], { signal }) => {
+    task: async ([source, file, base, seed]: readonly [string, Blob | undefined, string, number, number], { signal }) => {
       this.progress = 0;
       return this.engine.request({
-        type: 'load', source: resolveModel(source), seed, modelBaseUrl: base ? absolute(base) : undefined,
+        type: 'load', source: file ?? resolveModel(source), seed, modelBaseUrl: base ? absolute(base) : undefined,
       }, { signal, onProgress: (f) => { this.progress = f; } });
     },
-    args: () => [this.model, this.modelBaseUrl, this.seed, this.engine.session] as const,
+    args: () => [this.model, this.modelFile, this.modelBaseUrl, this.seed, this.engine.session] as const,
     onComplete: (info) => emit(this, 'zf-model-loaded', info),
     onError: (e) => this.report('model', e),
   });
@@ -322,7 +331,9 @@ export class ZfVisualizer extends LitElement {
   protected willUpdate(changed: PropertyValues<this>): void {
     // A new way to start the worker applies from a fresh worker on.
     if (changed.has('workerFactory') && this.hasUpdated) this.engine.stop();
-    if (changed.has('model')) {
+    // A model named after a file was opened replaces the file (the first update sets no model).
+    if (changed.has('model') && changed.get('model') !== undefined && !changed.has('modelFile')) this.modelFile = undefined;
+    if (changed.has('model') || changed.has('modelFile')) {
       this.modelSetAt = performance.now();
       this.firstShown = false;
     }
@@ -332,6 +343,22 @@ export class ZfVisualizer extends LitElement {
       if (first) this.chosen = { source: first.url, name: first.label, url: first.url };
     }
   }
+
+  /** What the model is called until it has loaded: the file's name, or `model`. */
+  private get modelName(): string {
+    return this.modelFile ? (this.modelFile as File).name || 'model file' : this.model;
+  }
+
+  private get modelInput(): HTMLInputElement | null {
+    return this.renderRoot.querySelector<HTMLInputElement>('input[data-role="model-file"]');
+  }
+
+  private onModelFile = (event: Event) => {
+    const input = event.target as HTMLInputElement;
+    const file = input.files?.[0];
+    if (file) this.modelFile = file;
+    input.value = '';
+  };
 
   /** The gallery's samples: `samples`, or the default model's. */
   get gallery(): SampleImage[] {
@@ -358,10 +385,13 @@ export class ZfVisualizer extends LitElement {
         ${info ? html`<span class="model" data-role="model">${info.name} · ${info.backend === 'simd' ? 'WebAssembly SIMD' : 'WebAssembly'}
           · ${info.input.join('×')} · ${info.classes} classes</span>` : nothing}
         ${loading ? html`<span class="loading"><progress part="progress" max="1" .value=${this.progress}
-            aria-label=${`Loading the model ${this.model}`}></progress>
-          Loading ${this.model}… ${Math.round(this.progress * 100)}%</span>` : nothing}
+            aria-label=${`Loading the model ${this.modelName}`}></progress>
+          Loading ${this.modelName}… ${Math.round(this.progress * 100)}%</span>` : nothing}
+        <button type="button" class="open" part="open-model" @click=${() => this.modelInput?.click()}
+            aria-label="Open an ONNX model file">Open model…</button>
+        <input type="file" accept=".onnx,application/octet-stream" hidden data-role="model-file" @change=${this.onModelFile}>
       </header>
-      ${this.errorBox(this.modelTask, `Could not load the model “${this.model}”`)}
+      ${this.errorBox(this.modelTask, `Could not load the model “${this.modelName}”`)}
       <div class=${loading ? 'layout dim' : 'layout'}>
         <div class="panel image" part="panel">
           <h3 class="heading">Image</h3>
