@@ -17,7 +17,7 @@ const componentBrowser = {
   commands: { blockNetwork, blockedRequests, pageOrigin },
 };
 const optimizeDeps = {
-  include: ['lit', 'lit/decorators.js', 'lit/directives/repeat.js', '@lit/task'],
+  include: ['lit', 'lit/decorators.js', 'lit/directive.js', 'lit/directives/repeat.js', '@lit/task'],
 };
 const noWebgl = 'test/browser/components-no-webgl.test.ts';
 

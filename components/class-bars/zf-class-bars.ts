@@ -1,6 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { property } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
+import { styleProps } from '../shared/style-props.js';
 import type { ClassScore } from '../../src/engine/run.js';
 
 /**
@@ -49,7 +50,7 @@ export class ZfClassBars extends LitElement {
           <span class="value" part="value">${text}</span>
           <div class="bar" part="bar" role="meter" aria-label=${s.label} aria-valuemin="0" aria-valuemax="100"
                aria-valuenow=${percent.toFixed(1)} aria-valuetext=${text}>
-            <div class="fill" part="fill" style="width: ${Math.max(0, Math.min(100, percent))}%"></div>
+            <div class="fill" part="fill" style=${styleProps({ width: `${Math.max(0, Math.min(100, percent))}%` })}></div>
           </div>
         </li>`;
       })}

@@ -2,6 +2,7 @@ import { css, html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { theme } from '../shared/theme.js';
+import { styleProps } from '../shared/style-props.js';
 import { emit } from '../shared/events.js';
 import { paint } from '../shared/canvas.js';
 import { AnalysisView, analysisStyles, type ZfAnalysisPreviewsDetail } from '../shared/analysis-view.js';
@@ -228,8 +229,9 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
           @pointerup=${this.endDrag} @pointercancel=${this.endDrag} @lostpointercapture=${this.endDrag}
           @keydown=${(e: KeyboardEvent) => this.onKey(url, e)}>
         <canvas class="pixels" part="preview" data-url=${url} width=${w} height=${h} aria-hidden="true"></canvas>
-        ${ok ? html`<div class="box" part="box" style=${`left: ${pct(b.x0, w)}; top: ${pct(b.y0, h)}; ` +
-            `width: ${pct(b.x1 - b.x0, w)}; height: ${pct(b.y1 - b.y0, h)}`}></div>` : nothing}
+        ${ok ? html`<div class="box" part="box" style=${styleProps({
+            left: pct(b.x0, w), top: pct(b.y0, h), width: pct(b.x1 - b.x0, w), height: pct(b.y1 - b.y0, h),
+          })}></div>` : nothing}
       </div>
       <figcaption><span>${name}</span>
         <button type="button" class="secondary" ?disabled=${this.running} title="Use this box for every image"

@@ -1,6 +1,7 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { property } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
+import { styleProps } from '../shared/style-props.js';
 import { emit } from '../shared/events.js';
 import type { MapsResult } from '../../src/worker/protocol.js';
 
@@ -93,8 +94,8 @@ export class ZfFeatureGrid extends LitElement {
     const [c, h, w] = maps.shape;
     const url = this.sheetUrl(maps.sheet);
     const sheetWidth = maps.columns * (w + maps.gap) - maps.gap;
-    const style = `--_sheet: url("${url}"); --_sw: ${sheetWidth}; --_w: ${w}; --_aspect: ${w} / ${h}`;
-    return html`<div class="grid" part="grid" role="listbox" tabindex="-1" style=${style}
+    const style = { '--_sheet': `url("${url}")`, '--_sw': `${sheetWidth}`, '--_w': `${w}`, '--_aspect': `${w} / ${h}` };
+    return html`<div class="grid" part="grid" role="listbox" tabindex="-1" style=${styleProps(style)}
         aria-label=${this.label || `Feature maps of ${maps.layer} (${c} maps of ${h} by ${w})`}
         @keydown=${this.onKey} @click=${this.onClick}></div>`;
   }

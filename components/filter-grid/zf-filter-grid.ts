@@ -1,6 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { property } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
+import { styleProps } from '../shared/style-props.js';
 import { paint } from '../shared/canvas.js';
 import type { FiltersResult } from '../../src/worker/protocol.js';
 
@@ -31,7 +32,7 @@ export class ZfFilterGrid extends LitElement {
     const scale = Math.max(1, size / Math.max(kh, kw));
     return html`<canvas class="pixels" part="canvas" role="img"
         aria-label=${`${n} filters of ${f.layer}, ${c} channel(s) of ${kh} by ${kw}`}
-        style="width: ${f.sheet.width * scale}px; aspect-ratio: ${f.sheet.width} / ${f.sheet.height}"></canvas>
+        style=${styleProps({ width: `${f.sheet.width * scale}px`, 'aspect-ratio': `${f.sheet.width} / ${f.sheet.height}` })}></canvas>
       <p part="caption">${f.layer}: ${n} filters, ${c}×${kh}×${kw}</p>`;
   }
 

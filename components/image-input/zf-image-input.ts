@@ -1,6 +1,7 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
+import { styleProps } from '../shared/style-props.js';
 import { emit } from '../shared/events.js';
 import { paint } from '../shared/canvas.js';
 import type { RgbaImage } from '../../src/deconv/render.js';
@@ -84,7 +85,7 @@ export class ZfImageInput extends LitElement {
            aria-label="Image: drop a file here, paste one, or choose a file"
            @dragover=${this.onDragOver} @dragleave=${() => (this.over = false)} @drop=${this.onDrop}
            @paste=${this.onPaste}>
-        ${p ? html`<canvas class="preview pixels" part="preview" role="img" style="--_aspect: ${p.width} / ${p.height}"
+        ${p ? html`<canvas class="preview pixels" part="preview" role="img" style=${styleProps({ '--_aspect': `${p.width} / ${p.height}` })}
                            aria-label=${`The network's input: ${this.name || 'image'}`}></canvas>`
             : html`<div class="placeholder">No image</div>`}
         ${this.name ? html`<span class="name" title=${this.name}>${this.name}</span>` : null}

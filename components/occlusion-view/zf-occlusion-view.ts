@@ -1,6 +1,7 @@
 import { css, html, nothing } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
+import { styleProps } from '../shared/style-props.js';
 import { paint } from '../shared/canvas.js';
 import { AnalysisView, analysisStyles } from '../shared/analysis-view.js';
 import { fileName, jsonBlob, pngBlob } from '../shared/export.js';
@@ -123,7 +124,7 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
             <figcaption part="caption"><strong>(${'abc'[i]}) ${p.title}</strong>
               ${p.which === 'top'
                 ? html`<ul part="legend" aria-label="Classes of the map">${r.classes.slice(0, 6).map((c) => html`<li>
-                    <span class="swatch" style="background: ${c.color}" aria-hidden="true"></span>${c.label}
+                    <span class="swatch" style=${styleProps({ background: c.color })} aria-hidden="true"></span>${c.label}
                     <span class="range">(${c.positions})</span></li>`)}</ul>`
                 : html`<div class="range">${fmt(p.min)} (blue) – ${fmt(p.max)} (red);
                     unoccluded ${fmt(p.which === 'probability' ? r.baseline.probability : r.baseline.activation)}</div>`}

@@ -1,6 +1,7 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { property } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
+import { styleProps } from '../shared/style-props.js';
 import { emit } from '../shared/events.js';
 import { paint } from '../shared/canvas.js';
 import type { RgbaImage } from '../../src/deconv/render.js';
@@ -99,7 +100,7 @@ export class ZfProjectionView extends LitElement {
     const [h, w] = [r.full.height, r.full.width];
     const best = r.units[0];
     return html`<div class=${this.pending ? 'pending' : ''} aria-busy=${this.pending ? 'true' : 'false'}>
-      <div class="pair" style="--_aspect: ${w} / ${h}">
+      <div class="pair" style=${styleProps({ '--_aspect': `${w} / ${h}` })}>
         <figure>
           <canvas class="big pixels" part="projection" role="img" data-role="projection"
                   aria-label=${`${r.mode} projection of the strongest activation of ${r.layer} map ${r.map}`}></canvas>
@@ -108,10 +109,10 @@ export class ZfProjectionView extends LitElement {
         <figure>
           <div class="frame">
             <canvas class="big pixels" part="input" role="img" data-role="input" aria-label="The input image"></canvas>
-            ${r.units.map((u, i) => html`<div part="box" class=${i === 0 ? 'box first' : 'box'} style=${[
-              `left: ${(100 * u.box.x0) / w}%`, `top: ${(100 * u.box.y0) / h}%`,
-              `width: ${(100 * (u.box.x1 - u.box.x0)) / w}%`, `height: ${(100 * (u.box.y1 - u.box.y0)) / h}%`,
-            ].join(';')}></div>`)}
+            ${r.units.map((u, i) => html`<div part="box" class=${i === 0 ? 'box first' : 'box'} style=${styleProps({
+              left: `${(100 * u.box.x0) / w}%`, top: `${(100 * u.box.y0) / h}%`,
+              width: `${(100 * (u.box.x1 - u.box.x0)) / w}%`, height: `${(100 * (u.box.y1 - u.box.y0)) / h}%`,
+            })}></div>`)}
           </div>
           <figcaption>input, top-${r.units.length} receptive fields</figcaption>
         </figure>

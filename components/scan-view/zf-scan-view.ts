@@ -1,6 +1,7 @@
 import { css, html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
+import { styleProps } from '../shared/style-props.js';
 import { AnalysisView, analysisStyles } from '../shared/analysis-view.js';
 import { paint } from '../shared/canvas.js';
 import { fileName, jsonBlob, pngBlob } from '../shared/export.js';
@@ -197,7 +198,7 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
     return html`<div class="blocks" aria-busy=${this.running ? 'true' : 'false'}>
         ${r.maps.map((m) => html`<figure>
           <canvas class="pixels" part="block" data-map=${m.map} role="img" aria-label=${blockLabel(r, m)}
-              style=${`width: ${m.block.width * this.scaleOf(m.block.width)}px`}></canvas>
+              style=${styleProps({ width: `${m.block.width * this.scaleOf(m.block.width)}px` })}></canvas>
           <figcaption part="caption"><strong>map ${m.map}</strong>
             <span class="value">strongest ${m.units.length ? fmt(m.units[0].value) : '–'}</span></figcaption>
         </figure>`)}

@@ -125,8 +125,7 @@ test.runIf(built && model)('the ZF global loads the default model, classifies, p
 
 test.runIf(built && model)("a strict CSP page (script-src 'self' 'wasm-unsafe-eval') works", async () => {
   const violations: string[] = [];
-  // (No default-src or style-src: the elements set inline style attributes, which style-src
-  // 'self' would block.)
+  // (No style-src here: the next test adds style-src 'self'.)
   const csp = "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self'; img-src 'self' blob: data:";
   const win = await open('tag', csp);
   win.document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
@@ -137,6 +136,60 @@ test.runIf(built && model)("a strict CSP page (script-src 'self' 'wasm-unsafe-ev
   const model = await win.ZF.loadModel('zfnet-mini');
   expect(model.backend).toMatch(/simd|scalar/);
   expect(violations).toEqual([]);
+});
+
+test.runIf(built && model)("with style-src 'self' (no 'unsafe-inline') nothing is refused and the elements' styles apply", async () => {
+  // The elements set their computed styles (bar widths, box positions...) through the CSSOM
+  // (components/shared/style-props.ts), which style-src allows, never as style attributes, which
+  // it refuses (Lit's styleMap writes its first render as one).
+  const csp = "script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; worker-src 'self' blob:; connect-src 'self'; img-src 'self' blob: data:";
+  // The page with the script only: listen before any element exists, then add <zf-visualizer>.
+  const win = await open('api', csp);
+  const violations: string[] = [];
+  win.document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  // And what the script itself may have been refused before we listened (buffered reports).
+  type Report = { body: { effectiveDirective: string; blockedURL: string } };
+  const reported: string[] = [];
+  const add = (list: Report[]) => reported.push(...list.map((r) => `${r.body.effectiveDirective} ${r.body.blockedURL}`));
+  const observer = new (win as any).ReportingObserver(add, { types: ['csp-violation'], buffered: true });
+  observer.observe();
+  const reports = () => { add(observer.takeRecords()); return reported; };
+  const el = win.document.createElement('zf-visualizer');
+  win.document.body.append(el);
+  await firstProjection(win);
+
+  // The class bars' fills are as wide as their probabilities (unstyled, each would fill its bar).
+  let fills: Element[] = [];
+  for (const deadline = performance.now() + 30_000; fills.length < 2; await new Promise((r) => setTimeout(r, 100))) {
+    try { fills = [...deep(el, 'zf-class-bars').shadowRoot!.querySelectorAll('.fill')]; } catch { /* not yet */ }
+    if (fills.length < 2 && performance.now() > deadline) throw new Error('no class bars');
+  }
+  const percents = fills.map((f) => Number(f.parentElement!.getAttribute('aria-valuenow')));
+  expect(Math.min(...percents)).toBeLessThan(50);
+  for (const [i, fill] of fills.entries()) {
+    const width = fill.getBoundingClientRect().width;
+    expect(Math.abs(width - Math.max(1, (percents[i] / 100) * fill.parentElement!.clientWidth))).toBeLessThan(2);
+  }
+
+  // The projection view's receptive-field boxes sit where their fields are on the input.
+  const view = deep(el, 'zf-projection-view') as Element & { result: { full: { width: number; height: number }; units: { box: { x0: number; y0: number; x1: number; y1: number } }[] } };
+  const frame = deep(view, '.frame').getBoundingClientRect();
+  const first = deep(view, '.box.first');
+  expect(win.getComputedStyle(first).position).toBe('absolute');
+  const box = first.getBoundingClientRect();
+  const { full, units: [{ box: field }] } = view.result;
+  expect(win.getComputedStyle(deep(view, '.pair')).getPropertyValue('--_aspect').trim()).toBe(`${full.width} / ${full.height}`);
+  expect(box.width).toBeGreaterThan(4);
+  const near = (px: number, fraction: number, size: number) => expect(Math.abs(px - fraction * size)).toBeLessThan(2);
+  near(box.left - frame.left, field.x0 / full.width, frame.width);
+  near(box.top - frame.top, field.y0 / full.height, frame.height);
+  near(box.width, (field.x1 - field.x0) / full.width, frame.width);
+  near(box.height, (field.y1 - field.y0) / full.height, frame.height);
+
+  await new Promise((r) => setTimeout(r, 100));
+  const refused = [...violations, ...reports()];
+  expect(refused.filter((v) => v.startsWith('style-src'))).toEqual([]);
+  expect(refused).toEqual([]);
 });
 
 test.runIf(built && model)("with exactly script-src 'self' 'wasm-unsafe-eval' (no blob: workers), the worker file beside the script takes over", async () => {
