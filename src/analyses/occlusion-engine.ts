@@ -144,8 +144,8 @@ export class OcclusionEngine {
         k.maxpool(c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1], out[1], out[2],
           x, y, m.switchRegion(i)!.offset);
       } else if (op.kind === 'avgpool') {
-        k.avgpool(c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1], out[1], out[2],
-          op.countIncludePad ? 1 : 0, x, y);
+        k.avgpool(c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
+          op.pads[2], op.pads[3], out[1], out[2], op.countIncludePad ? 1 : 0, x, y);
       } else if (op.kind === 'lrn') {
         k.lrn(1, c, h * w, op.size, op.alpha, op.beta, op.bias, x, y);
       } else if (op.kind !== 'dropout' && op.kind !== 'flatten') {
@@ -268,7 +268,11 @@ export class OcclusionEngine {
         } else if (op.kind === 'maxpool') {
           k.maxpool(C, gh, gw, KH, KW, SH, SW, pt, pl, oh, ow, x.offset, y.offset, switches.offset);
         } else {
-          k.avgpool(C, gh, gw, KH, KW, SH, SW, pt, pl, oh, ow, op.countIncludePad ? 1 : 0, x.offset, y.offset);
+          // The crop's end pads: the original ones plus the image cells below/right of the crop,
+          // so a window clipped to the padded input is clipped at the same place.
+          const pb = op.pads[2] + H - g.y1, pr = op.pads[3] + W - g.x1;
+          k.avgpool(C, gh, gw, KH, KW, SH, SW, pt, pl, pb, pr, oh, ow, op.countIncludePad ? 1 : 0,
+            x.offset, y.offset);
         }
         cur = y;
         free = y === a ? b : a;

@@ -110,7 +110,7 @@ function stepDown(model: Model, image: number, i: number, op: Op, mode: Projecti
       // Rare (torchvision's 1x1 identity): make the whole tensor valid and run the full backward.
       if (span) zeroOutside(model, src, shape, span);
       k.avgpoolBackward(c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
-        shape[1], shape[2], op.countIncludePad ? 1 : 0, src.offset, dst.offset);
+        op.pads[2], op.pads[3], shape[1], shape[2], op.countIncludePad ? 1 : 0, src.offset, dst.offset);
       return { span: null, swap: true };
     case 'lrn':
       if (mode === 'deconvnet') return { span, swap: false };

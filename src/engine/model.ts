@@ -260,7 +260,7 @@ export class Model {
         return;
       case 'avgpool':
         k.avgpool(n * c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
-          out[1], out[2], op.countIncludePad ? 1 : 0, x, y);
+          op.pads[2], op.pads[3], out[1], out[2], op.countIncludePad ? 1 : 0, x, y);
         return;
       case 'lrn': k.lrn(n, c, h * w, op.size, op.alpha, op.beta, op.bias, x, y); return;
       case 'dense': {

@@ -137,7 +137,7 @@ export class Trainer {
         case 'maxpool': k.unpool(n * c, h, w, shape[1], shape[2], src.offset, model.switchRegion(i)!.offset, dst.offset); break;
         case 'avgpool':
           k.avgpoolBackward(n * c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
-            shape[1], shape[2], op.countIncludePad ? 1 : 0, src.offset, dst.offset);
+            op.pads[2], op.pads[3], shape[1], shape[2], op.countIncludePad ? 1 : 0, src.offset, dst.offset);
           break;
         case 'lrn':
           k.lrnBackward(n, c, h * w, op.size, op.alpha, op.beta, op.bias, x, src.offset, dst.offset, this.scratch.offset);

@@ -28,9 +28,11 @@ export interface Kernels {
                ox1: number, iy0: number, iy1: number, ix0: number, ix1: number, dy: Ptr, switches: Ptr, dx: Ptr): void;
   unpool(planes: number, H: number, W: number, OH: number, OW: number, dy: Ptr, switches: Ptr, dx: Ptr): void;
   avgpool(planes: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
-          PT: number, PL: number, OH: number, OW: number, includePad: number, x: Ptr, y: Ptr): void;
+          PT: number, PL: number, PB: number, PR: number, OH: number, OW: number, includePad: number,
+          x: Ptr, y: Ptr): void;
   avgpoolBackward(planes: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
-                  PT: number, PL: number, OH: number, OW: number, includePad: number, dy: Ptr, dx: Ptr): void;
+                  PT: number, PL: number, PB: number, PR: number, OH: number, OW: number, includePad: number,
+                  dy: Ptr, dx: Ptr): void;
   relu(n: number, x: Ptr, y: Ptr): void;
   reluBackward(n: number, fwd: Ptr, dy: Ptr, dx: Ptr): void;
   reluGuided(n: number, fwd: Ptr, dy: Ptr, dx: Ptr): void;

@@ -304,7 +304,7 @@ export function poolCase(planes: number, H: number, W: number, KH: number, KW: n
   return {
     name: `planes ${planes} ${H}x${W} k${KH}x${KW} s${SH}x${SW} pads t${PT} l${PL} b${PB} r${PR}` +
       `${ceil ? ' ceil' : ''} -> ${OH}x${OW}`,
-    planes, H, W, KH, KW, SH, SW, PT, PL, OH, OW, ceil,
+    planes, H, W, KH, KW, SH, SW, PT, PL, PB, PR, OH, OW, ceil,
   };
 }
 

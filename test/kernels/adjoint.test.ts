@@ -96,9 +96,9 @@ describe.each(BACKENDS)('adjoints [%s]', (backend) => {
           const y = randomF32(c.planes * c.OH * c.OW, random);
           const rx = h.f32(x), ry = h.f32(y);
           const rax = h.alloc(y.length, 'Ax'), raty = h.alloc(x.length, 'A^T y');
-          h.k.avgpool(c.planes, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.OH, c.OW, includePad,
+          h.k.avgpool(c.planes, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.PB, c.PR, c.OH, c.OW, includePad,
             rx.offset, rax.offset);
-          h.k.avgpoolBackward(c.planes, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.OH, c.OW, includePad,
+          h.k.avgpoolBackward(c.planes, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.PB, c.PR, c.OH, c.OW, includePad,
             ry.offset, raty.offset);
           return gap(h.read(rax), y, x, h.read(raty));
         });

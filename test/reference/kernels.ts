@@ -13,11 +13,11 @@ export interface ConvGeom {
   OH: number; OW: number; groups: number;
 }
 
-/** Geometry of a pooling window op over `planes` = N*C planes of [H, W]. */
+/** Geometry of a pooling window op over `planes` = N*C planes of [H, W]; pads top, left, bottom, right. */
 export interface PoolGeom {
   planes: number; H: number; W: number;
   KH: number; KW: number; SH: number; SW: number;
-  PT: number; PL: number; OH: number; OW: number;
+  PT: number; PL: number; PB: number; PR: number; OH: number; OW: number;
 }
 
 type Arr = ArrayLike<number>;
@@ -152,9 +152,23 @@ export function unpoolRef(planes: number, H: number, W: number, OH: number, OW: 
   return dx;
 }
 
-/** The divisor of an average-pool window: the full window, or only its in-image cells. */
-function avgDivisor(g: PoolGeom, cells: number[], includePad: boolean): number {
-  return includePad ? g.KH * g.KW : cells.length;
+/**
+ * The divisor of an average-pool window: its in-image cells, or (includePad) its cells inside the
+ * padded input [-PT, H + PB) x [-PL, W + PR). That is the full KH*KW except where ceil mode lets
+ * the last window run past the end pad: onnxruntime and PyTorch do not count the cells beyond it.
+ */
+function avgDivisor(g: PoolGeom, oy: number, ox: number, cells: number[], includePad: boolean): number {
+  if (!includePad) return cells.length;
+  let rows = 0, cols = 0;
+  for (let ky = 0; ky < g.KH; ky++) {
+    const iy = oy * g.SH - g.PT + ky;
+    if (iy >= -g.PT && iy < g.H + g.PB) rows++;
+  }
+  for (let kx = 0; kx < g.KW; kx++) {
+    const ix = ox * g.SW - g.PL + kx;
+    if (ix >= -g.PL && ix < g.W + g.PR) cols++;
+  }
+  return rows * cols;
 }
 
 export function avgpoolRef(g: PoolGeom, includePad: boolean, x: Arr): Float64Array {
@@ -166,7 +180,7 @@ export function avgpoolRef(g: PoolGeom, includePad: boolean, x: Arr): Float64Arr
         const cells = windowCells(g, oy, ox);
         let s = 0;
         for (const at of cells) s += x[p * H * W + at];
-        y[(p * OH + oy) * OW + ox] = s / avgDivisor(g, cells, includePad);
+        y[(p * OH + oy) * OW + ox] = s / avgDivisor(g, oy, ox, cells, includePad);
       }
     }
   }
@@ -181,7 +195,7 @@ export function avgpoolBackwardRef(g: PoolGeom, includePad: boolean, dy: Arr): F
     for (let oy = 0; oy < OH; oy++) {
       for (let ox = 0; ox < OW; ox++) {
         const cells = windowCells(g, oy, ox);
-        const share = dy[(p * OH + oy) * OW + ox] / avgDivisor(g, cells, includePad);
+        const share = dy[(p * OH + oy) * OW + ox] / avgDivisor(g, oy, ox, cells, includePad);
         for (const at of cells) dx[p * H * W + at] += share;
       }
     }

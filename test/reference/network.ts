@@ -35,7 +35,7 @@ export function referenceForward(net: Network, weights: (layer: string) => Layer
         if (op.ceil && (OH - 1) * op.stride[0] >= H + op.pads[0]) OH--;
         if (op.ceil && (OW - 1) * op.stride[1] >= W + op.pads[1]) OW--;
         const g = { planes: N * C, H, W, KH: op.kernel[0], KW: op.kernel[1], SH: op.stride[0], SW: op.stride[1],
-          PT: op.pads[0], PL: op.pads[1], OH, OW };
+          PT: op.pads[0], PL: op.pads[1], PB: op.pads[2], PR: op.pads[3], OH, OW };
         x = op.kind === 'maxpool' ? maxpoolRef(g, x).y : avgpoolRef(g, op.countIncludePad, x);
         [H, W] = [OH, OW];
         break;
