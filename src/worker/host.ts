@@ -14,7 +14,8 @@ import { checkImageSize, type Pixels } from '../io/preprocess.js';
 import { inputToImage, projectionToImage } from '../deconv/render.js';
 import { MODES } from '../deconv/walk.js';
 import { encodePng, filterSheet, mapPictures, mapSheet } from './pictures.js';
-import { occlusion } from '../analyses/occlusion.js';
+import { occlusion, occlusionGrid } from '../analyses/occlusion.js';
+import { forwardMacs } from '../engine/cost.js';
 import { denseStart } from '../analyses/occlusion-engine.js';
 import { setDefaultSpawnWorker } from '../analyses/pool.js';
 import { classColor, occlusionOverlay, type OcclusionMapName } from '../analyses/occlusion-render.js';
@@ -51,6 +52,13 @@ export interface HostOptions {
  * its 250 MB). More cores would also compete with the page's own thread.
  */
 const MAX_THREADS = 4;
+/**
+ * Occlusion starts a pool from this much work (positions x multiply-adds of a full forward pass;
+ * the fast path does less): zfnet-mini's 12 x 12 positions (1.3e9) ran slower with the pool in
+ * Chromium on 2 cores (103 ms against 86), its 26 x 26 (6.3e9) faster (270 against 462).
+ */
+const OCCLUSION_POOL_FROM_MACS = 3e9;
+
 /** Memory the pool workers' copies of the model may take together, at most. */
 const POOL_MEMORY_BYTES = 512 * 2 ** 20;
 
@@ -317,8 +325,12 @@ export class EngineHost {
       throw new ArgumentError(`occlusion workers must be a positive integer (threads, this worker's included), got ${m.workers}`);
     }
     return this.analyse(m.run, async (model, input) => {
-      // This thread and up to MAX_THREADS - 1 pool workers, each holding the conv layers only.
-      const threads = 1 + this.poolWorkers(true, spatialBytes(model));
+      // This thread and up to MAX_THREADS - 1 pool workers, each holding the conv layers only;
+      // unless asked for, no pool for work too small to pay for starting one.
+      const [, h, w] = model.network.input;
+      const grid = occlusionGrid(h, w, m.size, m.stride);
+      const worth = m.workers !== undefined || grid.rows * grid.cols * forwardMacs(model) >= OCCLUSION_POOL_FROM_MACS;
+      const threads = worth ? 1 + this.poolWorkers(true, spatialBytes(model)) : 1;
       const answered = this.answered = new Set();
       let r;
       try {

@@ -95,6 +95,10 @@ describe('the engine worker\'s pool', () => {
     // The pool's workers returned results: not only planned, they computed.
     if (cores > 1) expect(pooled.workers).toBeGreaterThan(1);
     else expect(pooled.workers).toBe(1);
+    // 12 x 12 positions of zfnet-mini are too little work to pay for starting a pool.
+    const small = await client.request({ type: 'occlusion', run, size: 7, stride: 2 });
+    expect(small.rows * small.cols).toBe(144);
+    expect(small.workers).toBe(1);
   });
 
   test('a bad workers count is refused, naming it', async () => {

@@ -18,6 +18,7 @@ import { MODES, type ProjectionMode } from '../../deconv/walk.js';
 import { tileImages, type RgbaImage } from '../../deconv/render.js';
 import { scanDataset, scanIndex, scanSheet, type ScanImage, type ScanProgress } from '../../analyses/scan.js';
 import { ModelPool } from '../../analyses/pool.js';
+import { forwardMacs } from '../../engine/cost.js';
 import type { AnalysisContext, NamedImage } from '../context.js';
 
 export interface ScanRequest {
@@ -108,18 +109,6 @@ export const MAX_SHEET_PIXELS = 16 * 2 ** 20;
  * (1.8 s against 1.3 s); AlexNet (0.7 G per image) gains from a few dozen images on.
  */
 export const POOL_FROM_MACS = 20e9;
-
-/** Multiply-adds of one forward pass (convolutions and dense layers; the rest is small). */
-export function forwardMacs(model: Model): number {
-  let macs = 0;
-  model.network.ops.forEach((op, i) => {
-    const out = model.shapes[i], inp = model.inputShape(i);
-    const outSize = out.reduce((a, b) => a * b, 1);
-    if (op.kind === 'conv') macs += outSize * (inp[0] / op.groups) * op.kernel[0] * op.kernel[1];
-    else if (op.kind === 'dense') macs += outSize * inp.reduce((a, b) => a * b, 1);
-  });
-  return macs;
-}
 
 // scanSheet's layout (its defaults): for the size estimate made before any work is done, and
 // to put the maps' blocks together into the sheet (the Node test holds it equal to scanSheet's).
