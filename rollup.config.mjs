@@ -33,11 +33,17 @@ const manifest = {
 };
 const browserPlugins = [workerUrl, nodeResolve({ extensions: ['.ts', '.js'], browser: true }), esbuild({ target: 'es2022', minify: true })];
 
-// The one-file CDN script, dist/zf-visualizer.min.js (a classic IIFE that sets the global `ZF`):
-// the worker is built first as an IIFE (also kept as dist/zf-visualizer.worker.js for CSPs
-// without blob: workers) and inlined as a string; Lit is bundled; node: imports are stubbed.
-// Every import.meta.url becomes the script's own URL (document.currentScript.src, captured when
-// the script runs), as if each module sat where its relative paths find dist/models/.
+// The one-file CDN script, dist/zf-visualizer.min.js: a classic script that is also its own
+// engine worker. In a page (a document exists) it defines the elements and sets the global `ZF`;
+// in a worker it serves the engine (scripts/cdn/main.ts). The elements (Lit and the components,
+// which touch the DOM when evaluated) are built first, apart, as CommonJS code that takes the
+// engine's modules from the main bundle (one copy of each) and becomes the body of a function,
+// defineElements(), called in pages only. The whole script is wrapped in a named function
+// (zfBundle) whose source text (Function.prototype.toString) start-worker.ts runs as the worker
+// from a Blob URL, or the script's own URL when blob: workers are refused. Lit is bundled;
+// node: imports are stubbed. Every import.meta.url becomes the script's own URL
+// (document.currentScript.src, captured when the script runs; in the worker, the page's script
+// URL), as if each module sat where its relative paths find dist/models/.
 const SCRIPT_URL = `var __zfScriptUrl = typeof document !== 'undefined'
   ? (document.currentScript && document.currentScript.src) || document.baseURI
   : self.ZF_SCRIPT_URL || self.location.href;`;
@@ -78,26 +84,48 @@ const cdnWorkerStart = {
     };
   },
 };
-const cdnWorkerFile = 'dist/zf-visualizer.worker.js';
-// The inlined worker takes the wasm from the script that starts it (self.ZF_WASM), rather than
-// carrying a second copy of both base64 builds: the script stays well inside its size budget.
-const cdnWorkerInline = 'build/zf-visualizer.worker.inline.js';
-const wasmFromPage = {
-  name: 'zf-wasm-from-page',
-  resolveId(id) { return /binaries\.generated(\.js|\.ts)?$/.test(id) ? '\0zf:wasm-from-page' : null; },
-  load(id) {
-    return id === '\0zf:wasm-from-page'
-      ? 'export const simdBase64 = self.ZF_WASM.simd;\nexport const scalarBase64 = self.ZF_WASM.scalar;' : null;
+const cdnElements = 'build/zf-visualizer.elements.cjs';
+const engineDirs = ['src', 'scripts/cdn'].map((d) => fileURLToPath(new URL(`./${d}/`, import.meta.url)));
+// In the elements' pass: the engine's modules (src/, scripts/cdn/) stay imports (require calls,
+// by absolute path), which the main pass satisfies from its own copies.
+const engineExternal = {
+  name: 'zf-engine-external',
+  async resolveId(source, importer) {
+    if (!importer) return null;
+    const resolved = await this.resolve(source, importer, { skipSelf: true });
+    if (resolved && !resolved.external && engineDirs.some((d) => resolved.id.startsWith(d))) return { id: resolved.id, external: true };
+    return null;
   },
 };
-const workerSource = {
-  name: 'zf-worker-source',
-  resolveId(id) { return id === 'zf:worker-source' ? '\0zf:worker-source' : null; },
+// In the main pass: `zf:elements`, the elements' code as the body of defineElements(), its
+// require() calls answered by the main bundle's modules.
+const elementsModule = {
+  name: 'zf-elements',
+  resolveId(id) { return id === 'zf:elements' ? '\0zf:elements' : null; },
   async load(id) {
-    if (id !== '\0zf:worker-source') return null;
+    if (id !== '\0zf:elements') return null;
     const { readFile } = await import('node:fs/promises');
-    this.addWatchFile(cdnWorkerInline);
-    return `export default ${JSON.stringify(await readFile(cdnWorkerInline, 'utf8'))};`;
+    this.addWatchFile(cdnElements);
+    const code = await readFile(cdnElements, 'utf8');
+    // Each require() of an engine module becomes a namespace import of it (no paths in the output).
+    const deps = [];
+    const body = code.replace(/\brequire\((?:"([^"]+)"|'([^']+)')\)/g, (_, a, b) => {
+      const dep = a ?? b;
+      if (!engineDirs.some((e) => dep.startsWith(e))) this.error(`the elements require ${dep}, not an engine module`);
+      if (!deps.includes(dep)) deps.push(dep);
+      return `__zfDep${deps.indexOf(dep)}`;
+    });
+    if (/\brequire\b/.test(body)) this.error(`${cdnElements} still calls require()`);
+    return deps.map((d, i) => `import * as __zfDep${i} from ${JSON.stringify(d)};\n`).join('') +
+      `export function defineElements() {\n  const exports = {};\n${body}\n  return exports;\n}\n`;
+  },
+};
+// The last step: the whole script as one named function expression, called at once; its own
+// source text (__zfBundle.toString()) is what start-worker.ts runs as the worker.
+const selfWrap = {
+  name: 'zf-self-wrap',
+  renderChunk(code) {
+    return { code: `(function zfBundle(){var __zfBundle=zfBundle;\n${code.trimEnd()}\n})();\n`, map: null };
   },
 };
 // The default model (final weights and manifest; the training snapshots stay in models/ for
@@ -133,20 +161,17 @@ const asciiOnly = {
     return { code: code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`), map: null };
   },
 };
-const cdnPlugins = [nodeStub, scriptUrlMeta, nodeResolve({ extensions: ['.ts', '.js'], browser: true }),
-  esbuild({ target: 'es2022', minify: true, legalComments: 'none' })];
-
+const cdnPlugins = [nodeStub, scriptUrlMeta, nodeResolve({ extensions: ['.ts', '.js'], browser: true })];
 export default [
   { input: 'components/index.ts', output: { file: 'dist/components/zf-visualizer.js', format: 'es', sourcemap: true },
     external: browserExternal, plugins: [...browserPlugins, manifest] },
   { input: 'src/worker/worker.ts', output: { file: 'dist/components/zf-worker.js', format: 'es', sourcemap: true },
     external: browserExternal, plugins: browserPlugins },
-  { input: 'scripts/cdn/worker.ts', output: { file: cdnWorkerFile, format: 'iife', intro: SCRIPT_URL, inlineDynamicImports: true },
-    plugins: cdnPlugins },
-  { input: 'scripts/cdn/worker.ts', output: { file: cdnWorkerInline, format: 'iife', intro: SCRIPT_URL, inlineDynamicImports: true },
-    plugins: [wasmFromPage, ...cdnPlugins] },
-  { input: 'scripts/cdn/main.ts', output: { file: 'dist/zf-visualizer.min.js', format: 'iife', name: 'ZF', intro: SCRIPT_URL, inlineDynamicImports: true },
-    plugins: [cdnWorkerStart, workerSource, ...cdnPlugins, asciiOnly, copyModels] },
+  { input: 'components/index.ts', makeAbsoluteExternalsRelative: false,
+    output: { file: cdnElements, format: 'cjs', exports: 'named', esModule: false, strict: false, interop: 'esModule', inlineDynamicImports: true },
+    plugins: [engineExternal, cdnWorkerStart, ...cdnPlugins, esbuild({ target: 'es2022' })] },
+  { input: 'scripts/cdn/main.ts', output: { file: 'dist/zf-visualizer.min.js', format: 'iife', intro: SCRIPT_URL, inlineDynamicImports: true },
+    plugins: [elementsModule, ...cdnPlugins, esbuild({ target: 'es2022', minify: true, legalComments: 'none' }), asciiOnly, selfWrap, copyModels] },
   { input: 'src/index.ts', output: { file: 'dist/index.js', format: 'es', sourcemap: true }, external, plugins },
   { input: 'cli/main.ts', output: { file: 'dist/cli.js', format: 'es', sourcemap: true }, external, plugins },
   { input: 'src/train/main.ts', output: { file: 'dist/train.js', format: 'es', sourcemap: true }, external, plugins },

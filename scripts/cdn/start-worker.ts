@@ -1,17 +1,18 @@
 /**
- * How the CDN script starts its engine worker: from a Blob URL holding the inlined worker code
- * (works for a script on any origin, a CDN included), or, when the page's CSP forbids blob:
- * workers, from dist/zf-visualizer.worker.js beside the script (same-origin scripts only).
- * A CSP refusal shows only as an error event, so requests wait until the worker says it is
- * ready; if the blob worker fails first, the file's worker takes over with the same queue.
+ * How the CDN script starts its engine worker: the script is its own worker (main.ts serves the
+ * engine when there is no document). The worker is started from a Blob URL holding the script's
+ * own source text (Function.prototype.toString of the function that wraps the whole script, see
+ * rollup.config.mjs: no fetch, no eval, works for a script on any origin, a CDN included), or,
+ * when the page's CSP forbids blob: workers, from the script's own URL as a classic worker
+ * (same-origin scripts only). A CSP refusal shows only as an error event, so requests wait until
+ * the worker says it is ready; if the blob worker fails first, the file's worker takes over with
+ * the same queue.
  */
 /// <reference path="./globals.d.ts" />
-import source from 'zf:worker-source';
-import { scalarBase64, simdBase64 } from '../../src/wasm/binaries.generated.js';
 import { FILE_REPLY, FILE_REQUEST, loadTwin } from './file-url.js';
 
 const NAME = 'zf-visualizer engine';
-/** What the CDN worker (worker.ts) posts first. */
+/** What the CDN script posts first in a worker (worker.ts). */
 export const READY = 'zf-worker-ready';
 let blobUrl: string | undefined;
 let blobBlocked = false;
@@ -21,13 +22,13 @@ export const MODELS_URL = new URL('models/', __zfScriptUrl).href;
 
 function blobWorker(): Worker {
   blobUrl ??= URL.createObjectURL(new Blob([
-    `self.ZF_SCRIPT_URL=${JSON.stringify(__zfScriptUrl)};self.ZF_WASM={simd:'${simdBase64}',scalar:'${scalarBase64}'};\n`, source,
+    `self.ZF_SCRIPT_URL=${JSON.stringify(__zfScriptUrl)};(`, String(__zfBundle), ')();\n',
   ], { type: 'text/javascript' }));
   return new Worker(blobUrl, { name: NAME });
 }
 
 function fileWorker(): Worker {
-  return new Worker(new URL('zf-visualizer.worker.js', __zfScriptUrl), { name: NAME });
+  return new Worker(__zfScriptUrl, { name: NAME });
 }
 
 /** A Worker look-alike over the blob worker or, failing that, the file's. */
@@ -72,7 +73,7 @@ class EngineWorker extends EventTarget {
       if (worker !== this.worker) return;
       event.preventDefault();
       if (!this.ready && !last) {
-        // The blob worker never started (a CSP without blob: workers): use the file instead.
+        // The blob worker never started (a CSP without blob: workers): use the script's URL instead.
         blobBlocked = true;
         worker.terminate();
         this.attach(fileWorker(), true);
