@@ -126,6 +126,8 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
   private pictures = new Map<string, RgbaImage>();
   /** URLs asked for and not yet answered: asked once each, however often the view updates. */
   private asked = new Set<string>();
+  /** Chosen images the worker could not read, and why: not asked again until chosen again. */
+  @state() private unreadable = new Map<string, string>();
   private painted = new WeakMap<HTMLCanvasElement, RgbaImage>();
   private drag?: { url: string; y: number; x: number; pointer: number };
   private readonly uid = `zf-correspondence-${++uid}`;
@@ -148,6 +150,7 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
   }
 
   protected willUpdate(changed: PropertyValues<this>): void {
+    super.willUpdate(changed);
     if (changed.has('samples')) {
       this.chosen = defaultChoice(this.samples);
       this.boxes = {};
@@ -165,8 +168,13 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
     if (changed.has('previews') && this.previews && this.input) {
       const [, h, w] = this.input;
       const urls = new Map([...this.names].map(([url, name]) => [name, url]));
+      const failed = new Map((this.previews.failures ?? []).map((f) => [f.name, f.message]));
       this.previews.names.forEach((name, i) => {
         const url = urls.get(name), picture = this.previews!.pictures[i];
+        if (url && failed.has(name)) {
+          this.asked.delete(url);
+          this.unreadable = new Map(this.unreadable).set(url, failed.get(name)!);
+        }
         // An answer for another model's input (the model changed meanwhile) is dropped.
         if (url && picture?.width === w && picture.height === h) {
           this.pictures.set(url, picture);
@@ -185,7 +193,7 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
       }
     }
     if (!this.info) return;
-    const missing = this.chosen.filter((url) => !this.pictures.has(url) && !this.asked.has(url));
+    const missing = this.chosen.filter((url) => !this.pictures.has(url) && !this.asked.has(url) && !this.unreadable.has(url));
     if (missing.length === 0) return;
     missing.forEach((url) => this.asked.add(url));
     const names = this.names;
@@ -211,6 +219,8 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
         : html`<p class="note">Waiting for a model.</p>`}
       ${this.controls()}
       ${this.invalid ? html`<p role="alert" class="note">${this.invalid}</p>` : nothing}
+      ${this.unreadable.size ? html`<p role="alert" class="note" data-role="unreadable">Could not read
+          ${[...this.unreadable].map(([url, why]) => `${names.get(url) ?? url} (${why})`).join('; ')}.</p>` : nothing}
       ${this.result ? this.table(this.result)
         : html`<p class="note">${this.ready ? 'Mark the same part on every image, then press Run.' : 'Waiting for a model.'}</p>`}`;
   }
@@ -311,6 +321,11 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
   }
 
   private toggle(url: string): void {
+    if (this.unreadable.has(url)) {
+      const unreadable = new Map(this.unreadable);
+      unreadable.delete(url);
+      this.unreadable = unreadable;
+    }
     this.chosen = this.chosen.includes(url) ? this.chosen.filter((u) => u !== url)
       : this.samples.map((s) => s.url).filter((u) => u === url || this.chosen.includes(u));
   }

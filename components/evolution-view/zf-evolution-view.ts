@@ -1,4 +1,4 @@
-import { css, html, nothing } from 'lit';
+import { type PropertyValues, css, html, nothing } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { theme } from '../shared/theme.js';
 import { paint } from '../shared/canvas.js';
@@ -87,11 +87,21 @@ export class ZfEvolutionView extends AnalysisView<EvolutionResultMessage> {
     return this.info?.source === 'zfnet-mini';
   }
 
+  /** Features and snapshot files typed or chosen for another model do not carry over. */
+  protected modelChanged(): void {
+    this.features = '';
+    this.files = [];
+    this.unchecked = new Set();
+    this.invalid = '';
+    this.badFeatures = false;
+  }
+
   private get epochs(): (number | 'final')[] {
     return [...this.available, 'final' as const].filter((e) => !this.unchecked.has(e));
   }
 
-  protected willUpdate(): void {
+  protected willUpdate(changed: PropertyValues<this>): void {
+    super.willUpdate(changed);
     if (this.result?.available) {
       this.available = this.result.available;
       this.finalEpoch = this.result.finalEpoch;

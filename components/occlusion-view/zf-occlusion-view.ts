@@ -182,6 +182,14 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
     }
   }
 
+  protected modelChanged(): void {
+    this.classIndex = -1;
+    this.layer = '';
+    this.map = -1;
+    this.invalid = '';
+    this.suggest = false;
+  }
+
   /** The three heatmaps side by side, and the maps' numbers. */
   private exports(r: OcclusionResultMessage): ExportItem[] {
     const stem = ['zf-occlusion', this.info?.name, r.label, r.layer, `map${r.map}`];

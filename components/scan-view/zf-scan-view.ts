@@ -95,6 +95,14 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
   private readonly uid = `zf-scan-${++uid}`;
   private painted?: ScanResultMessage;
 
+  /** A layer and maps chosen for another model do not carry over (the image set does). */
+  protected modelChanged(): void {
+    this.layer = '';
+    this.maps = '';
+    this.mapsTyped = false;
+    this.showMapsError = false;
+  }
+
   constructor() {
     super();
     // Files dropped anywhere on the view become the image set.

@@ -4,7 +4,7 @@
  * `result`, `running` and `progress`; the view only shows. Views also get the model's
  * description (`info`: layers, labels) and the page's sample images (`samples`).
  */
-import { LitElement, css, html, type TemplateResult } from 'lit';
+import { LitElement, css, html, type PropertyValues, type TemplateResult } from 'lit';
 import { property } from 'lit/decorators.js';
 import { emit } from './events.js';
 import type { ModelInfo, RequestOf } from '../../src/worker/protocol.js';
@@ -69,6 +69,17 @@ export abstract class AnalysisView<R> extends LitElement {
 
   /** The page's sample images (the default model's, or the ones the page gave). */
   @property({ attribute: false }) samples: SampleImage[] = [];
+
+  protected willUpdate(changed: PropertyValues<this>): void {
+    const before = changed.get('info') as ModelInfo | undefined;
+    if (changed.has('info') && before && before !== this.info) this.modelChanged();
+  }
+
+  /**
+   * The model changed (not the first one): settings chosen for the old model (a class, a layer,
+   * map numbers) may mean nothing for the new one. Views put theirs back to the defaults here.
+   */
+  protected modelChanged(): void {}
 
   /** Ask the host to run the analysis with these settings. */
   protected requestRun(request: ZfAnalysisRunDetail['request']): void {

@@ -367,6 +367,18 @@ export class ZfVisualizer extends LitElement {
 
   private defaults?: SampleImage[];
 
+  /**
+   * The gallery with absolute URLs, for the analyses: the worker fetches them, and it would
+   * resolve a page-relative URL against its own script. The same array while the gallery is.
+   */
+  private get absoluteGallery(): SampleImage[] {
+    const gallery = this.gallery;
+    if (this.absolutes?.from !== gallery) this.absolutes = { from: gallery, to: gallery.map((s) => ({ ...s, url: absolute(s.url) })) };
+    return this.absolutes.to;
+  }
+
+  private absolutes?: { from: SampleImage[]; to: SampleImage[] };
+
   render() {
     const info = done(this.modelTask);
     const loading = this.modelTask.status === TaskStatus.PENDING;
@@ -439,7 +451,7 @@ export class ZfVisualizer extends LitElement {
   private analysesPanel(info: ModelInfo | undefined, image: ImageResult | undefined) {
     return html`<div class="panel analyses" part="panel">
       <h3 class="heading">Analyses</h3>
-      <zf-analyses-panel .engine=${this.engine} .info=${info} .image=${image} .samples=${this.gallery}
+      <zf-analyses-panel .engine=${this.engine} .info=${info} .image=${image} .samples=${this.absoluteGallery}
           exportparts="tabs, tab, tab-selected, error, controls, input, run, analysis-progress, caption, export, heatmap, legend, kind, chart, images, block, choices, choice, image, stage, part-preview, part-box, table, snapshot, evolution-grid, heading, cell, model, title, filters, summary, layer2"
           ></zf-analyses-panel>
     </div>`;

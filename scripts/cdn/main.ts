@@ -15,9 +15,12 @@ import * as api from './api.js';
 import { startHost } from './worker.js';
 import { defineElements } from 'zf:elements';
 
+const page = self as unknown as { ZF?: object };
 if (typeof document !== 'undefined') {
-  // The elements (Lit and the components) are evaluated here only: never in the worker.
-  (self as unknown as { ZF: object }).ZF = { ...api, ...defineElements() };
+  // The elements (Lit and the components) are evaluated here only: never in the worker. A second
+  // copy of the script on the page keeps the first's ZF: its element classes are the registered
+  // ones (the second copy's could not be, and `new ZF.ZfVisualizer()` would throw).
+  page.ZF ??= { ...api, ...defineElements() };
 } else {
   startHost();
 }

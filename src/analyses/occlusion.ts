@@ -49,6 +49,8 @@ export interface OcclusionOptions {
   /**
    * Threads that compute, this one included (default: the number of cores): this thread works
    * on `model` while `workers - 1` pool workers start and join in. 0 or 1: this thread only.
+   * A pool that cannot start (say, the page may not create its workers) is no pool: this thread
+   * computes every position (unless `local` is false: then that fails).
    */
   workers?: number;
   /** A pool to run on as well (not closed afterwards); else one is started and closed. */
@@ -105,7 +107,10 @@ export interface OcclusionResult {
   baseline: OcclusionBaseline;
   /** Class labels (network's, or "class N"), for naming `top`. */
   labels: string[];
-  /** How it ran: the path, the pool workers that took part, whether this thread computed too, the time (ms). */
+  /**
+   * How it ran: the path, the pool workers that computed positions (0 when its pool could not
+   * start, or this thread finished before it did), whether this thread computed too, the time (ms).
+   */
   path: 'fast' | 'naive';
   workers: number;
   local: boolean;
@@ -234,8 +239,7 @@ export async function occlusion(model: Model, input: Tensor | Pixels, options: O
     const poolSize = options.pool?.size ?? (boxes.length > 2 * batch ? Math.max(0, threads - (local ? 1 : 0)) : 0);
     if (poolSize > 0 || !local) {
       if (!local && poolSize === 0) throw new ArgumentError('local: false needs a pool or workers >= 1');
-      workers = poolSize;
-      values = await parallel(model, image, boxes, fill, target, batch, poolSize, local, options);
+      ({ values, workers } = await parallel(model, image, boxes, fill, target, batch, poolSize, local, options));
     } else {
       values = await inThread(model, image, boxes, fill, target, batch, options);
     }
@@ -323,7 +327,8 @@ async function inThread(model: Model, image: Float32Array, boxes: Box[], fill: F
  * not waited for.
  */
 async function parallel(model: Model, image: Float32Array, boxes: Box[], fill: Float32Array, target: OcclusionTarget,
-                        batch: number, poolSize: number, local: boolean, options: OcclusionOptions): Promise<OcclusionValues> {
+                        batch: number, poolSize: number, local: boolean,
+                        options: OcclusionOptions): Promise<{ values: OcclusionValues; workers: number }> {
   const controller = new AbortController();
   const stop = () => controller.abort();
   options.signal?.addEventListener('abort', stop, { once: true });
@@ -367,11 +372,21 @@ async function parallel(model: Model, image: Float32Array, boxes: Box[], fill: F
   let pool = options.pool;
   const own = !pool;
   let starting: Promise<ModelPool> | undefined;
+  /** Batches the pool's workers computed: the first `size` of them went to distinct workers. */
+  let pooled = 0;
   lanes.push((async () => {
     if (!pool) {
       const layers = dense ? model.layers.filter((l) => l.op < denseStart(model)).map((l) => l.name) : undefined;
       starting = ModelPool.create(model, { workers: poolSize, engineUrl: options.engineUrl, signal: controller.signal, layers });
-      pool = await starting;
+      try {
+        pool = await starting;
+      } catch (e) {
+        // A pool that cannot start (a worker the page may not create, a script that does not
+        // load) is no pool: this thread's lane takes every position (the same results). A
+        // cancel still fails, and so does this when this thread does not compute.
+        if (!engine || controller.signal.aborted || e instanceof AbortError) throw e;
+        return;
+      }
     }
     const p = pool;
     const base = `occlusion-${++jobs}-${Math.random().toString(36).slice(2)}`;
@@ -381,6 +396,7 @@ async function parallel(model: Model, image: Float32Array, boxes: Box[], fill: F
       for (let start = take(); start !== undefined; start = take()) {
         const part = await p.run('occlusion', { base, input: image, fill, target, boxes: boxes.slice(start, start + batch), batch, layers },
           { signal: controller.signal });
+        pooled += 1;
         finish('values' in part ? part.values : dense!.finishDense(part), start);
       }
     };
@@ -393,7 +409,7 @@ async function parallel(model: Model, image: Float32Array, boxes: Box[], fill: F
   try {
     await Promise.race([complete, Promise.all(lanes)]);
     if (done !== boxes.length) throw cancelled();
-    return out;
+    return { values: out, workers: Math.min(pool?.size ?? 0, pooled) };
   } catch (e) {
     if (options.signal?.aborted) throw cancelled();
     throw e;

@@ -379,6 +379,12 @@ async function spawn(start: Launcher, signal?: AbortSignal): Promise<Endpoint> {
     // E.g. a SecurityError: the page's CSP refuses the worker's URL.
     throw new ZFError(`a pool worker ${start.from} could not be created: ${(e as Error)?.message ?? e}${start.hint}`);
   }
+  // A cancel that came while the worker was being opened: its abort event has passed, and the
+  // listener below would never hear it (create()'s cleanup would wait the ready timeout).
+  if (signal?.aborted) {
+    endpoint.terminate();
+    throw new AbortError('cancelled');
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new ZFError(

@@ -51,9 +51,10 @@ export async function readManifest(options: DefaultModelOptions = {}): Promise<{
 
 export async function loadDefaultModel(options: DefaultModelOptions = {}): Promise<Model> {
   const { manifest, url } = await readManifest(options);
-  let file = manifest.files.final;
+  let file: string | undefined = manifest.files.final;
   if (options.epoch !== undefined) {
-    file = manifest.files.epochs[String(options.epoch)];
+    // Own keys only: an epoch like 'constructor' must not find Object's.
+    file = Object.hasOwn(manifest.files.epochs, String(options.epoch)) ? manifest.files.epochs[String(options.epoch)] : undefined;
     if (!file) {
       throw new ArgumentError(`${DEFAULT_MODEL} has no snapshot for epoch ${options.epoch}; saved epochs: ` +
         `${Object.keys(manifest.files.epochs).join(', ')}`);

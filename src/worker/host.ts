@@ -73,7 +73,8 @@ export class EngineHost {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly jobs = new Map<number, AbortController>();
 
-  private readonly spawnPoolWorker?: () => Worker;
+  /** Dropped when a pool worker could not start: later requests do not try again (dropPool). */
+  private spawnPoolWorker?: () => Worker;
   /** The pool workers that returned a job's result during the current occlusion request. */
   private answered?: Set<Worker>;
 
@@ -82,17 +83,46 @@ export class EngineHost {
     const spawn = options.spawnPoolWorker;
     if (spawn) {
       this.spawnPoolWorker = () => {
-        const worker = spawn();
+        let worker: Worker;
+        try {
+          worker = spawn();
+        } catch (e) {
+          // E.g. a SecurityError: this worker's script is cross-origin (a page that wrapped it
+          // from a CDN in a blob: worker), so no nested worker can start from it.
+          this.dropPool();
+          throw e;
+        }
         // Which workers really computed (the occlusion result reports them): a pool that never
         // started would otherwise go unnoticed whenever this thread did all the work alone.
         const answered = this.answered;
+        let ready = false;
         worker.addEventListener('message', (event: MessageEvent<{ kind?: string }>) => {
-          if (event.data?.kind === 'result') answered?.add(worker);
+          const kind = event.data?.kind;
+          if (kind === 'ready') ready = true;
+          // Its script loaded but could not start the pool worker: no better next time.
+          if (kind === 'fatal' && !ready) this.dropPool();
+          if (kind === 'result') answered?.add(worker);
         });
+        // Its script did not load (a 404, a revoked blob: URL, a CSP refusal reported late).
+        worker.addEventListener('error', () => { if (!ready) this.dropPool(); });
         return worker;
       };
       setDefaultSpawnWorker(this.spawnPoolWorker);
     }
+  }
+
+  /**
+   * Offer no pool any more: a pool worker could not start, and the next would not either (how
+   * workers can start is a property of where this script came from). The analyses that asked
+   * fall back to this thread alone (occlusion, the scans); later ones do not try again.
+   */
+  private dropPool(): void {
+    const mine = this.spawnPoolWorker;
+    if (!mine) return;
+    this.spawnPoolWorker = undefined;
+    // This thread's default spawner too, unless another host set its own since.
+    const current = setDefaultSpawnWorker(undefined);
+    if (current !== mine) setDefaultSpawnWorker(current);
   }
 
   /**
@@ -315,7 +345,10 @@ export class EngineHost {
       const handler = HANDLERS[m.type] as (c: AnalysisContext, r: HandlerRequest) => Promise<ResultOf[keyof ResultOf]>;
       return await handler(context, m);
     } finally {
-      if (input && this.model === model && this.input === input && this.runId === runId) this.run = model.forwardSync(input);
+      // `previews` only decodes and preprocesses: the run's activations are untouched.
+      if (m.type !== 'previews' && input && this.model === model && this.input === input && this.runId === runId) {
+        this.run = model.forwardSync(input);
+      }
     }
   }
 

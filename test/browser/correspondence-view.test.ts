@@ -29,7 +29,7 @@ afterAll(() => {
 });
 
 /** Mount the view as <zf-visualizer> would host it. */
-function mountView() {
+function mountView(samples = defaultSamples()) {
   const view = document.createElement('zf-correspondence-view');
   const asked: ZfAnalysisPreviewsDetail[] = [];
   const runs: ZfAnalysisRunDetail<'correspondence'>[] = [];
@@ -58,7 +58,7 @@ function mountView() {
   });
   view.addEventListener('zf-analysis-cancel', () => stop?.abort());
   view.info = info;
-  view.samples = defaultSamples();
+  view.samples = samples;
   view.ready = true;
   document.body.append(view);
   return { view, asked, runs, progress, errors };
@@ -132,8 +132,8 @@ test('choose images, drag boxes, run: the table is the worker\'s result and Delt
   await view.updateComplete;
   const sandal = figure(view, 'Sandal 1').querySelector('canvas')!;
   expect([sandal.width, sandal.height]).toEqual([28, 28]);
-  expect(sandal.getContext('2d')!.getImageData(0, 0, 28, 28).data).toEqual(view.previews!.pictures[2].data);
-  expect(view.previews!.pictures[2].data.some((v, i) => i % 4 !== 3 && v > 0)).toBe(true);
+  expect(sandal.getContext('2d')!.getImageData(0, 0, 28, 28).data).toEqual(view.previews!.pictures[2]!.data);
+  expect(view.previews!.pictures[2]!.data.some((v, i) => i % 4 !== 3 && v > 0)).toBe(true);
 
   // Down to three images; back on with one already fetched (no new request), one new (one request).
   for (const name of ['Ankle boot 2', 'Sandal 2', 'Sneaker 2']) await userEvent.click(toggle(view, name));
@@ -294,5 +294,26 @@ test('refusals in the view and in the worker; Cancel stops a run and the worker 
   const previews = await client.request({ type: 'previews', images: [{ source: defaultSamples()[0].url, name: 'after' }] });
   console.log(`cancel: worker free again ${(performance.now() - t0).toFixed(0)} ms after Cancel`);
   expect(previews.names).toEqual(['after']);
+  view.remove();
+});
+
+test('an image the worker cannot read is named, the others still show, and it is asked for again only when chosen again', async () => {
+  const good = [defaultSamples()[2], defaultSamples()[4]]; // a bag and a coat: no footwear, so all three are chosen
+  const missing = { url: new URL('/models/samples/no-such-image.png', location.href).href, label: 'Missing' };
+  const { view, asked } = mountView([good[0], missing, good[1]]);
+  await expect.poll(() => root(view).querySelector('[data-role="unreadable"]')?.textContent ?? '', { timeout: 30_000 }).toContain('Missing');
+  expect(view.previews!.failures.map((f) => f.name)).toEqual(['Missing']);
+  expect(view.previews!.pictures.filter((p) => p !== null)).toHaveLength(2);
+  const before = asked.length;
+  await view.updateComplete;
+  await new Promise((r) => setTimeout(r, 200));
+  expect(asked.length).toBe(before); // no loop of requests for the unreadable one
+  toggle(view, 'Missing').click(); // off
+  await view.updateComplete;
+  expect(root(view).querySelector('[data-role="unreadable"]')).toBeNull();
+  toggle(view, 'Missing').click(); // on again: asked again
+  await expect.poll(() => asked.length).toBe(before + 1);
+  expect(asked.at(-1)!.images.map((i) => i.name)).toEqual(['Missing']);
+  await expect.poll(() => root(view).querySelector('[data-role="unreadable"]')?.textContent ?? '', { timeout: 30_000 }).toContain('Missing');
   view.remove();
 });

@@ -3,7 +3,9 @@
 // URL). (1) Occlusion in the components' engine worker with its pool equals occlusion with the
 // pool disabled, and the pool's workers really computed; (2) ModelPool in the page with
 // spawnWorker runs occlusion jobs as this thread would, and close() stops its workers;
-// (3) cancelling a pooled occlusion rejects with AbortError and stops every pool worker.
+// (3) cancelling a pooled occlusion rejects with AbortError and stops every pool worker;
+// (4) a pool that cannot start (a spawner that throws, a script that 404s, a worker that never
+// says ready) is no pool: occlusion and the scan compute on one thread, and the host stops offering one.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EngineClient } from '../../src/worker/client.js';
 import { EngineHost } from '../../src/worker/host.js';
@@ -296,3 +298,109 @@ async function pixelsOf(url: string) {
   const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
   return { width: bitmap.width, height: bitmap.height, data };
 }
+
+describe('EngineHost in the page: a pool that cannot start is no pool', () => {
+  // The host offers a pool only on a machine with several cores: pretend to have 4.
+  beforeAll(() => { Object.defineProperty(navigator, 'hardwareConcurrency', { value: 4, configurable: true }); });
+  afterAll(() => { delete (navigator as unknown as Record<string, unknown>).hardwareConcurrency; });
+
+  const images = ['ankle-boot', 'bag', 'coat', 'dress'].flatMap((n) => [1, 2].map((k) => ({
+    source: new URL(`/models/samples/${n}-${k}.png`, location.href).href, name: `${n}-${k}`,
+  })));
+  const SCAN = { type: 'scan' as const, images, layer: 'conv3', maps: [0, 1, 2], top: 4 };
+  type ScanResult = { workers: number; index: unknown; sheet: { data: Uint8ClampedArray } };
+
+  /** A host in this page whose pool workers come from `spawn`; its requests, one at a time. */
+  async function hostWith(spawn: () => Worker) {
+    const replies = new Map<number, ResponseMessage>();
+    const host = new EngineHost((m) => { if (m.kind !== 'progress') replies.set(m.id, m); }, MODELS, { spawnPoolWorker: spawn });
+    let id = 0;
+    const request = async <T>(message: Record<string, unknown>): Promise<T> => {
+      const at = ++id;
+      host.receive({ id: at, ...message } as never);
+      await expect.poll(() => replies.has(at), { timeout: 60_000, interval: 20 }).toBe(true);
+      const m = replies.get(at)!;
+      if (m.kind === 'error') throw Object.assign(new Error(m.error.message), { name: m.error.name });
+      return (m as unknown as { result: T }).result;
+    };
+    await request({ type: 'load', source: 'zfnet-mini' });
+    const { run } = await request<{ run: number }>({ type: 'image', image: SAMPLE });
+    return { request, run };
+  }
+
+  /** Occlusion and the scan, each on a pool it asks for, as on one thread; `calls()`: spawner calls so far. */
+  async function fallsBack(spawn: () => Worker, calls: () => number) {
+    try {
+      // Occlusion first: its pool fails to start, this thread does every position.
+      const a = await hostWith(spawn);
+      const alone = await a.request<OcclusionResultMessage>({ type: 'occlusion', run: a.run, ...OCCLUSION, workers: 1 });
+      expect(calls()).toBe(0);
+      let t0 = performance.now();
+      const fell = await a.request<OcclusionResultMessage>({ type: 'occlusion', run: a.run, ...OCCLUSION, workers: 2 });
+      expect(performance.now() - t0).toBeLessThan(20_000);
+      expect(calls()).toBeGreaterThan(0);
+      expect(fell.workers).toBe(1);
+      expectSameOcclusion(fell, alone);
+      // The host offers no pool any more: neither occlusion nor the scan tries again.
+      const spent = calls();
+      const again = await a.request<OcclusionResultMessage>({ type: 'occlusion', run: a.run, ...OCCLUSION, workers: 2 });
+      expect(again.workers).toBe(1);
+      expectSameOcclusion(again, alone);
+      const scanAlone = await a.request<ScanResult>({ ...SCAN, workers: 1 });
+      const scanAfter = await a.request<ScanResult>({ ...SCAN, workers: 2 });
+      expect(scanAfter.workers).toBe(1);
+      expect(scanAfter.index).toEqual(scanAlone.index);
+      expect(calls()).toBe(spent);
+
+      // The scan first, on a new host: the same.
+      const b = await hostWith(spawn);
+      t0 = performance.now();
+      const scanned = await b.request<ScanResult>({ ...SCAN, workers: 2 });
+      expect(performance.now() - t0).toBeLessThan(20_000);
+      expect(calls()).toBeGreaterThan(spent);
+      expect(scanned.workers).toBe(1);
+      expect(scanned.index).toEqual(scanAlone.index);
+      expect(scanned.sheet.data).toEqual(scanAlone.sheet.data);
+      const spentB = calls();
+      expect((await b.request<ScanResult>({ ...SCAN, workers: 2 })).workers).toBe(1);
+      expect((await b.request<OcclusionResultMessage>({ type: 'occlusion', run: b.run, ...OCCLUSION, workers: 2 })).workers).toBe(1);
+      expect(calls()).toBe(spentB);
+    } finally {
+      setDefaultSpawnWorker(undefined);
+    }
+  }
+
+  test('a spawner that throws (a SecurityError: the script is cross-origin)', async () => {
+    let calls = 0;
+    await fallsBack(() => {
+      calls += 1;
+      throw new DOMException("Failed to construct 'Worker': cross-origin script", 'SecurityError');
+    }, () => calls);
+  });
+
+  test('a spawner whose worker script does not load (404)', async () => {
+    const workers = tracked(() => new Worker(new URL('/no-such-zf-worker.js', location.href), { type: 'module', name: POOL_WORKER_NAME }));
+    await fallsBack(workers.spawn, () => workers.started.length);
+    expect(workers.stopped.size).toBe(workers.started.length);
+  });
+
+  test('a worker that never says ready: occlusion does not wait for it once this thread is done', async () => {
+    const script = URL.createObjectURL(new Blob(['// listens to nothing, says nothing'], { type: 'text/javascript' }));
+    const workers = tracked(() => new Worker(script, { type: 'module', name: POOL_WORKER_NAME }));
+    try {
+      const a = await hostWith(workers.spawn);
+      const alone = await a.request<OcclusionResultMessage>({ type: 'occlusion', run: a.run, ...OCCLUSION, workers: 1 });
+      const t0 = performance.now();
+      const fell = await a.request<OcclusionResultMessage>({ type: 'occlusion', run: a.run, ...OCCLUSION, workers: 2 });
+      expect(performance.now() - t0).toBeLessThan(20_000);
+      expect(workers.started.length).toBeGreaterThan(0);
+      expect(fell.workers).toBe(1);
+      expectSameOcclusion(fell, alone);
+      // Its creation was stopped: the silent worker is terminated at once, not after the ready timeout.
+      await expect.poll(() => workers.stopped.size, { timeout: 5_000 }).toBe(workers.started.length);
+    } finally {
+      setDefaultSpawnWorker(undefined);
+      URL.revokeObjectURL(script);
+    }
+  });
+});

@@ -51,7 +51,7 @@ const request = (fields: Partial<CorrespondenceRequest>): CorrespondenceRequest 
 
 describe('refusals', () => {
   test.each([
-    ['one image', { images: SHOES.slice(0, 1), boxes: [{ y0: 0, x0: 0, y1: 4, x1: 4 }] }, /at least 2 images to compare, got 1/],
+    ['one image', { images: SHOES.slice(0, 1), boxes: [{ y0: 0, x0: 0, y1: 4, x1: 4 }] }, /at least 2 images, got 1/],
     ['too many images', { images: Array(MAX_CORRESPONDENCE_IMAGES + 1).fill(SHOES[0]), boxes: [] }, /at most 64 images, got 65/],
     ['a box short', { boxes: [{ y0: 0, x0: 0, y1: 4, x1: 4 }] }, /one box per image: 4 image\(s\), 1 box\(es\)/],
     ['no boxes', { boxes: undefined as unknown as Box[] }, /4 image\(s\), 0 box\(es\)/],
@@ -64,7 +64,7 @@ describe('refusals', () => {
     ['random too many', { random: 101 }, /got 101/],
     ['fill', { fill: 'grey' as never }, /fill must be 'zero' or 'mean', got "grey"/],
     ['layers not a list', { layers: 'conv5' as never }, /layers must be a list of layer names.*"conv5"/],
-    ['an image without a source', { images: [SHOES[0], { name: 'x.png' } as NamedImage, SHOES[2], SHOES[3]] }, /image 1 has no source/],
+    ['an image without a source', { images: [SHOES[0], { name: 'x.png' } as NamedImage, SHOES[2], SHOES[3]] }, /image 1 \(x\.png\) has no source/],
   ])('%s', async (_what, fields, message) => {
     const { context, decoded } = fakeContext();
     const run = correspondenceHandler(context, request(fields));

@@ -115,10 +115,10 @@ describe('scan handler', () => {
   test('bad requests fail before any image is decoded, naming the value at fault', async () => {
     const cases: [Parameters<typeof request>[0], RegExp][] = [
       [{ images: [] }, /at least one image/],
-      [{ images: 'a.png' }, /at least one image/],
+      [{ images: 'a.png' }, /images must be a list of \{ source, name \}, got string/],
       [{ images: Array.from({ length: MAX_SCAN_IMAGES + 1 }, (_, i) => ({ source: `x/${i}.png`, name: `${i}.png` })) },
         /at most 10000 images.*got 10001/],
-      [{ images: [{ name: 'lost.png' }] }, /lost\.png \(image 0\) has no source/],
+      [{ images: [{ name: 'lost.png' }] }, /image 0 \(lost\.png\) has no source/],
       [{ layer: 'conv9' }, /unknown layer 'conv9'.*conv1, conv2, conv3, conv4, conv5/],
       [{ layer: 'fc6' }, /fc6 relu has no spatial feature maps.*conv1, conv2, conv3, conv4, conv5/],
       [{ layer: 'conv5', maps: [48] }, /map 48 is out of range: conv5 has 48 maps \(0-47\)/],

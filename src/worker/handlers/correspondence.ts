@@ -12,6 +12,7 @@ import {
   checkBox, correspondence, correspondenceTable, type CorrespondenceResult,
 } from '../../analyses/correspondence.js';
 import type { AnalysisContext, NamedImage } from '../context.js';
+import { checkImages } from './images.js';
 
 export interface CorrespondenceRequest {
   type: 'correspondence';
@@ -58,7 +59,7 @@ const DECODE_SHARE = 0.1;
 export async function correspondenceHandler(context: AnalysisContext, request: CorrespondenceRequest): Promise<CorrespondenceResultMessage> {
   const t0 = performance.now();
   const { images, boxes } = request;
-  const names = checkImages(images);
+  const names = checkImages(images, 'correspondence', 2, MAX_CORRESPONDENCE_IMAGES).map((im) => im.name);
   const input = context.model.network.input;
   if (!Array.isArray(boxes) || boxes.length !== images.length) {
     throw new ArgumentError(`give one box per image: ${images.length} image(s), ${Array.isArray(boxes) ? boxes.length : 0} box(es)`);
@@ -90,17 +91,3 @@ export async function correspondenceHandler(context: AnalysisContext, request: C
   return { result, names, table: correspondenceTable(result), ms: performance.now() - t0 };
 }
 
-/** The images' names (a missing name becomes 'image i'); throws unless there are 2..MAX images with sources. */
-function checkImages(images: unknown): string[] {
-  if (!Array.isArray(images)) throw new ArgumentError(`images must be a list of { source, name }, got ${typeof images}`);
-  if (images.length < 2) throw new ArgumentError(`correspondence needs at least 2 images to compare, got ${images.length}`);
-  if (images.length > MAX_CORRESPONDENCE_IMAGES) {
-    throw new ArgumentError(`correspondence takes at most ${MAX_CORRESPONDENCE_IMAGES} images, got ${images.length}`);
-  }
-  return images.map((im: Partial<NamedImage> | undefined, i) => {
-    if (!im || typeof im !== 'object' || im.source === undefined || im.source === null) {
-      throw new ArgumentError(`image ${i} has no source (give a Blob, a URL or pixels)`);
-    }
-    return typeof im.name === 'string' && im.name ? im.name : `image ${i}`;
-  });
-}

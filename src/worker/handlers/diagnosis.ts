@@ -14,6 +14,7 @@ import {
   diagnoseArchitecture, diagnosisCharts, diagnosisSummary, filterGrid, layer2Grid, type ArchitectureDiagnosis,
 } from '../../analyses/diagnosis.js';
 import type { AnalysisContext, NamedImage } from '../context.js';
+import { checkImages } from './images.js';
 
 export interface DiagnosisRequest {
   type: 'diagnosis';
@@ -52,9 +53,11 @@ export const MAX_LAYER2_MAPS = 64;
 
 export async function diagnosisHandler(context: AnalysisContext, request: DiagnosisRequest): Promise<DiagnosisResultMessage> {
   const t0 = performance.now();
-  const { images, compare } = request;
-  const maps = request.layer2Maps ?? 16;
   check(request);
+  const { compare } = request;
+  // Every entry has a source and a name.
+  const images = request.images && checkImages(request.images, 'diagnosis', 1, MAX_DIAGNOSIS_IMAGES);
+  const maps = request.layer2Maps ?? 16;
 
   // Progress: decoding, the current model, then loading and diagnosing the other one.
   const plan = { decode: images ? 0.1 : 0, current: compare ? 0.4 : 0.9, load: compare ? 0.15 : 0, other: compare ? 0.35 : 0 };
@@ -114,19 +117,15 @@ function picture(label: string, d: ArchitectureDiagnosis): DiagnosedModel {
 
 function check(request: DiagnosisRequest): void {
   const { images, compare, layer2Maps } = request;
-  if (images !== undefined) {
-    if (!Array.isArray(images) || images.length === 0) {
-      throw new ArgumentError('diagnosis: images, when given, must be a list of at least one { source, name }');
-    }
-    if (images.length > MAX_DIAGNOSIS_IMAGES) {
-      throw new ArgumentError(`diagnosis takes at most ${MAX_DIAGNOSIS_IMAGES} images, got ${images.length}`);
-    }
-  }
+  if (images !== undefined) checkImages(images, 'diagnosis', 1, MAX_DIAGNOSIS_IMAGES);
   if (layer2Maps !== undefined && !(Number.isInteger(layer2Maps) && layer2Maps >= 1 && layer2Maps <= MAX_LAYER2_MAPS)) {
     throw new ArgumentError(`layer2Maps must be a whole number from 1 to ${MAX_LAYER2_MAPS}, got ${layer2Maps}`);
   }
   if (compare === undefined) return;
-  const { source, epoch, seed } = compare;
+  if (!compare || typeof compare !== 'object') throw new ArgumentError(`compare must be { source, seed?, epoch?, label? }, got ${String(compare)}`);
+  const { source, epoch, seed, label } = compare;
+  if (label !== undefined && typeof label !== 'string') throw new ArgumentError(`compare.label must be text, got ${typeof label}`);
+  if (epoch !== undefined && !(Number.isInteger(epoch) && epoch >= 0)) throw new ArgumentError(`compare.epoch must be a whole number, got ${String(epoch)}`);
   if (!(typeof source === 'string' && source !== '') && !(typeof Blob !== 'undefined' && source instanceof Blob)) {
     throw new ArgumentError(`compare.source must be a model name, a URL or an ONNX file, got ${String(source) || 'nothing'}`);
   }

@@ -18,6 +18,7 @@ import {
 } from '../../analyses/evolution.js';
 import { DEFAULT_MODEL, savedSnapshots } from '../../models/default-model.js';
 import type { AnalysisContext, NamedImage } from '../context.js';
+import { checkImages } from './images.js';
 
 export interface EvolutionRequest {
   type: 'evolution';
@@ -62,12 +63,8 @@ const DECODE_SHARE = 0.1;
 
 export async function evolutionHandler(context: AnalysisContext, request: EvolutionRequest): Promise<EvolutionResultMessage> {
   const t0 = performance.now();
-  const { images } = request;
   const features = checkFeatureList(request.features);
-  if (!Array.isArray(images) || images.length === 0) throw new ArgumentError('evolution needs at least one image');
-  if (images.length > MAX_EVOLUTION_IMAGES) {
-    throw new ArgumentError(`evolution takes at most ${MAX_EVOLUTION_IMAGES} images, got ${images.length}`);
-  }
+  const images = checkImages(request.images, 'evolution', 1, MAX_EVOLUTION_IMAGES);
   // Progress only moves forward: a snapshot's load reports into its slot, and the scan that
   // follows starts again from the slot's start.
   let shown = 0;

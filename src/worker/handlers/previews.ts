@@ -3,9 +3,9 @@
  * model's input, drawn back as pictures), without touching the current image's run. Views use
  * them to show a data set, and to let the user mark boxes in the network's input coordinates.
  */
-import { ArgumentError } from '../../errors.js';
 import { inputToImage, type RgbaImage } from '../../deconv/render.js';
 import type { AnalysisContext, NamedImage } from '../context.js';
+import { checkImages } from './images.js';
 
 export interface PreviewsRequest {
   type: 'previews';
@@ -13,9 +13,11 @@ export interface PreviewsRequest {
 }
 
 export interface PreviewsResultMessage {
-  /** One per image, the network input's size ([C, H, W] of the model: W x H pixels). */
-  pictures: RgbaImage[];
+  /** One per image, the network input's size ([C, H, W] of the model: W x H pixels); null where it could not be read. */
+  pictures: (RgbaImage | null)[];
   names: string[];
+  /** The images that could not be read (a bad file, a URL that failed), and why: the others still come back. */
+  failures: { name: string; message: string }[];
   ms: number;
 }
 
@@ -24,16 +26,21 @@ export const MAX_PREVIEWS = 256;
 
 export async function previewsHandler(context: AnalysisContext, request: PreviewsRequest): Promise<PreviewsResultMessage> {
   const t0 = performance.now();
-  const { images } = request;
-  if (!Array.isArray(images) || images.length === 0) throw new ArgumentError('previews needs at least one image');
-  if (images.length > MAX_PREVIEWS) throw new ArgumentError(`previews takes at most ${MAX_PREVIEWS} images, got ${images.length}`);
+  const images = checkImages(request.images, 'previews', 1, MAX_PREVIEWS);
   const { model } = context;
-  const pictures: RgbaImage[] = [];
+  const pictures: (RgbaImage | null)[] = [];
+  const failures: { name: string; message: string }[] = [];
   for (let i = 0; i < images.length; i++) {
-    const pixels = await context.decode(images[i].source, images[i].name);
-    pictures.push(inputToImage(model.preprocess(pixels), model.network.preprocess));
+    try {
+      const pixels = await context.decode(images[i].source, images[i].name);
+      pictures.push(inputToImage(model.preprocess(pixels), model.network.preprocess));
+    } catch (e) {
+      if (context.signal.aborted) throw e;
+      pictures.push(null);
+      failures.push({ name: images[i].name, message: (e as Error).message });
+    }
     context.progress((i + 1) / images.length);
     await context.checkpoint();
   }
-  return { pictures, names: images.map((im) => im.name), ms: performance.now() - t0 };
+  return { pictures, names: images.map((im) => im.name), failures, ms: performance.now() - t0 };
 }

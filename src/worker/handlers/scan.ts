@@ -20,6 +20,7 @@ import { scanDataset, scanIndex, scanSheet, type ScanImage, type ScanProgress } 
 import { ModelPool } from '../../analyses/pool.js';
 import { forwardMacs } from '../../engine/cost.js';
 import type { AnalysisContext, NamedImage } from '../context.js';
+import { checkImages } from './images.js';
 
 export interface ScanRequest {
   type: 'scan';
@@ -118,7 +119,7 @@ const WHITE = [255, 255, 255, 255] as const;
 export async function scanHandler(context: AnalysisContext, request: ScanRequest): Promise<ScanResultMessage> {
   const t0 = performance.now();
   const { model, signal } = context;
-  const images = checkImages(request.images);
+  const images = checkImages(request.images, 'scan', 1, MAX_SCAN_IMAGES);
   const { layer, point, maps } = checkLayerAndMaps(model, request);
   const top = request.top ?? 9;
   if (!Number.isInteger(top) || top < 1 || top > MAX_SCAN_TOP) {
@@ -140,8 +141,14 @@ export async function scanHandler(context: AnalysisContext, request: ScanRequest
   if (!(cap >= 0) || (Number.isFinite(cap) && !Number.isInteger(cap))) throw new ArgumentError(`workers must be a whole number >= 0, got ${cap}`);
   const worth = request.workers !== undefined || images.length * forwardMacs(model) >= POOL_FROM_MACS;
   const offered = context.pool && worth ? Math.min(context.pool.workers, cap) : 1;
+  // A pool that cannot start (the page may not create its workers, or their script does not
+  // load) is no pool: this worker scans alone, as it would without one. A cancel still fails.
   const pool = offered >= 2
-    ? await ModelPool.create(model, { workers: offered, spawnWorker: context.pool!.spawnWorker, signal }) : undefined;
+    ? await ModelPool.create(model, { workers: offered, spawnWorker: context.pool!.spawnWorker, signal }).catch((e: unknown) => {
+      if (signal.aborted || e instanceof AbortError) throw e;
+      return undefined;
+    })
+    : undefined;
   let result;
   try {
     result = await scanDataset(model, source, {
@@ -163,18 +170,6 @@ export async function scanHandler(context: AnalysisContext, request: ScanRequest
     layer: scanned.layer, point: scanned.point, shape: [...scanned.shape], images: result.images, top, mode,
     maps: mapMessages, sheet, index: scanIndex(result) as ScanIndex, workers: pool?.size ?? 1, ms: performance.now() - t0,
   };
-}
-
-function checkImages(images: unknown): NamedImage[] {
-  if (!Array.isArray(images) || images.length === 0) throw new ArgumentError('scan needs at least one image');
-  if (images.length > MAX_SCAN_IMAGES) {
-    throw new ArgumentError(`scan takes at most ${MAX_SCAN_IMAGES} images per request, got ${images.length}`);
-  }
-  return images.map((item: Partial<NamedImage> | undefined, i) => {
-    const name = typeof item?.name === 'string' && item.name ? item.name : `image ${i}`;
-    if (item?.source === undefined || item.source === null) throw new ArgumentError(`${name} (image ${i}) has no source`);
-    return { source: item.source, name };
-  });
 }
 
 function checkLayerAndMaps(model: Model, request: ScanRequest): { layer: string; point: Point; maps: number[] } {
