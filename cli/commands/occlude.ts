@@ -66,8 +66,8 @@ JSON: { "model", "backend", "size", "stride", "fill", "classIndex", "label", "la
         "map", "grid": { "rows", "cols", "ys", "xs", "height", "width" },
         "baseline": { "probability", "activation", "top", "topProbability" },
         "lowest": { "probability", "row", "col", "y0", "x0", "y1", "x1" },
-        "topClasses": [{ "index", "label", "positions" }], "files", "workers" (worker threads
-        besides this one), "milliseconds" }`;
+        "topClasses": [{ "index", "label", "positions" }], "files", "workers" (the worker threads
+        besides this one that computed positions), "milliseconds" }`;
 
 const OPTIONS = {
   ...ANALYSIS_MODEL_OPTIONS,

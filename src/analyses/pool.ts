@@ -387,16 +387,19 @@ async function spawn(start: Launcher, signal?: AbortSignal): Promise<Endpoint> {
   }
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ZFError(
-        `a pool worker ${start.from} did not say it was ready within ${READY_TIMEOUT_MS / 1000} s${start.hint}`)), READY_TIMEOUT_MS);
-      const abort = () => reject(new AbortError('cancelled'));
-      signal?.addEventListener('abort', abort, { once: true });
+      // Every way out clears the timer: a pending one would keep a Node process alive for a minute.
       const settle = <T>(then: (value: T) => void) => (value: T) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', abort);
         then(value);
       };
       const ok = settle<void>(resolve), no = settle<Error>(reject);
+      const timer = setTimeout(() => no(new ZFError(
+        `a pool worker ${start.from} did not say it was ready within ${READY_TIMEOUT_MS / 1000} s${start.hint}`)), READY_TIMEOUT_MS);
+      // Node: waiting for a worker is no reason to keep the process running.
+      (timer as { unref?: () => void }).unref?.();
+      const abort = () => no(new AbortError('cancelled'));
+      signal?.addEventListener('abort', abort, { once: true });
       endpoint.on((m) => {
         if (m.kind === 'ready') ok();
         if (m.kind === 'fatal') no(new ZFError(`a pool worker could not load the engine ${start.from}: ${m.message}${start.hint}`));

