@@ -232,7 +232,7 @@ export class EngineHost {
     const model = this.requireModel();
     const t0 = performance.now();
     const name = m.name ?? (typeof m.image === 'string' ? m.image.split('/').pop() || m.image : 'the image');
-    const pixels = await decode(m.image, name, signal);
+    const pixels = await decodeSource(m.image, name, signal);
     if (signal.aborted) throw new AbortError('cancelled');
     const input = model.preprocess(pixels);
     this.run = undefined;
@@ -331,7 +331,8 @@ export class EngineHost {
       model, info: this.info!, input, signal, modelsUrl: this.baseUrl,
       pool: workers >= 2 && this.spawnPoolWorker ? { workers, spawnWorker: this.spawnPoolWorker } : undefined,
       progress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
-      decode: (source, name) => decode(source, name, signal),
+      // At most 4x the network's input side (and 1024 px): see decodeSource.
+      decode: (source, name) => decodeSource(source, name, signal, Math.max(1024, 4 * Math.max(...model.network.input.slice(1)))),
       loadOther: (source, options = {}) => loadModel(source, {
         seed: options.seed, epoch: options.epoch, backend: model.backend, signal, baseUrl: this.baseUrl,
         onProgress: options.onProgress,
@@ -450,8 +451,13 @@ function spatialBytes(model: Model): number {
   return model.memoryBytes - unused;
 }
 
-/** Decode a Blob or a URL with the browser's decoders, or take pixels as they are. */
-async function decode(source: ImageSource, name: string, signal: AbortSignal): Promise<Pixels> {
+/**
+ * Decode a Blob or a URL with the browser's decoders, or take pixels as they are. With
+ * `maxSide`, a larger picture is scaled down (aspect kept) right after decoding: the data-set
+ * analyses hold up to 256 decoded images at once, and a folder of 12-megapixel photos would
+ * otherwise take gigabytes before the network shrinks each to its input anyway.
+ */
+export async function decodeSource(source: ImageSource, name: string, signal: AbortSignal, maxSide = Infinity): Promise<Pixels> {
   if (typeof source === 'object' && !(source instanceof Blob)) {
     checkImageSize(source.width, source.height, name);
     return source;
@@ -482,12 +488,15 @@ async function decode(source: ImageSource, name: string, signal: AbortSignal): P
   }
   try {
     checkImageSize(bitmap.width, bitmap.height, name);
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const scale = Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height));
+    const width = Math.max(1, Math.round(bitmap.width * scale)), height = Math.max(1, Math.round(bitmap.height * scale));
+    const canvas = new OffscreenCanvas(width, height);
     const context = canvas.getContext('2d', { willReadFrequently: true });
     if (!context) throw new ImageDecodeError('this browser gave no 2D canvas to read the image with');
-    context.drawImage(bitmap, 0, 0);
-    const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
-    return { width: bitmap.width, height: bitmap.height, data };
+    context.imageSmoothingQuality = 'high';
+    context.drawImage(bitmap, 0, 0, width, height);
+    const { data } = context.getImageData(0, 0, width, height);
+    return { width, height, data };
   } finally {
     bitmap.close();
   }
