@@ -19,7 +19,7 @@ export { ZfCorrespondenceView, correspondenceCsv } from './correspondence-view/z
 export { ZfDiagnosisView } from './diagnosis-view/zf-diagnosis-view.js';
 export { ZfEvolutionView } from './evolution-view/zf-evolution-view.js';
 export { ZfAnalysesPanel } from './analyses-panel/zf-analyses-panel.js';
-export type { ZfAnalysisDoneDetail, AnalysisEngine } from './analyses-panel/zf-analyses-panel.js';
+export type { ZfAnalysisDoneDetail, ZfAnalysisBusyDetail, AnalysisEngine } from './analyses-panel/zf-analyses-panel.js';
 export { AnalysisView } from './shared/analysis-view.js';
 export type { AnalysisName, ZfAnalysisRunDetail, ZfAnalysisCancelDetail, ZfAnalysisPreviewsDetail } from './shared/analysis-view.js';
 export { ZfExportButtons } from './export-buttons/zf-export-buttons.js';

@@ -26,6 +26,9 @@ export interface ZfAnalysisDoneDetail {
   workerMs: number;
 }
 
+/** `zf-analysis-busy`'s detail: the data-set analyses running now (the worker does one thing at a time). */
+export interface ZfAnalysisBusyDetail { analyses: { name: AnalysisName; label: string }[] }
+
 /** One analysis view's state: its last result, its progress, its failure. */
 interface AnalysisState {
   result?: { ms: number };
@@ -65,6 +68,8 @@ const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError'
  * @summary The analyses' tabs and the work behind them.
  * @fires zf-analysis-done - An analysis finished and is shown; `detail: { analysis, workerMs }`.
  * @fires zf-error - An analysis failed; `detail: { stage, name, message }` (`stage` is the analysis).
+ * @fires zf-analysis-busy - The data-set analyses running changed (while one runs, the worker
+ *   answers nothing else: a new image waits); `detail: { analyses: [{ name, label }] }`.
  * @csspart tabs - The tab list.
  * @csspart tab - A tab.
  * @csspart tab-selected - The open tab.
@@ -178,6 +183,26 @@ export class ZfAnalysesPanel extends LitElement {
     }
   }
 
+  /** The data-set analyses running now (not the image's: a new image cancels those). */
+  get busyWith(): { name: AnalysisName; label: string }[] {
+    return TABS.filter((t) => !t.ofImage && this.states[t.name]?.running).map(({ name, label }) => ({ name, label }));
+  }
+
+  /** Cancel an analysis, or every data-set analysis running. */
+  cancel(name?: AnalysisName): void {
+    for (const t of TABS) if (name ? t.name === name : !t.ofImage) this.states[t.name]?.controller?.abort();
+  }
+
+  private busyKey = '';
+
+  protected updated(): void {
+    const busy = this.busyWith;
+    const key = busy.map((b) => b.name).join();
+    if (key === this.busyKey) return;
+    this.busyKey = key;
+    emit<ZfAnalysisBusyDetail>(this, 'zf-analysis-busy', { analyses: busy });
+  }
+
   private onTabKey = (event: KeyboardEvent) => {
     const i = TABS.findIndex((a) => a.name === this.analysis);
     const to = event.key === 'ArrowRight' ? (i + 1) % TABS.length
@@ -254,5 +279,8 @@ if (!customElements.get('zf-analyses-panel')) customElements.define('zf-analyses
 
 declare global {
   interface HTMLElementTagNameMap { 'zf-analyses-panel': ZfAnalysesPanel }
-  interface HTMLElementEventMap { 'zf-analysis-done': CustomEvent<ZfAnalysisDoneDetail> }
+  interface HTMLElementEventMap {
+    'zf-analysis-done': CustomEvent<ZfAnalysisDoneDetail>;
+    'zf-analysis-busy': CustomEvent<ZfAnalysisBusyDetail>;
+  }
 }

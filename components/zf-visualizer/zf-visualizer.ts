@@ -13,6 +13,7 @@ import '../projection-view/zf-projection-view.js';
 import '../filter-grid/zf-filter-grid.js';
 import '../analyses-panel/zf-analyses-panel.js';
 import type { AnalysisName } from '../shared/analysis-view.js';
+import type { ZfAnalysesPanel, ZfAnalysisBusyDetail } from '../analyses-panel/zf-analyses-panel.js';
 import type { ImageSelection, SampleImage } from '../image-input/zf-image-input.js';
 import type { ZfProjectionView } from '../projection-view/zf-projection-view.js';
 import type {
@@ -91,6 +92,7 @@ const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError'
  * @csspart base - The element's frame.
  * @csspart header - The title row with the model's name.
  * @csspart progress - The progress bar while the model loads.
+ * @csspart waiting - The note shown while a data-set analysis keeps the engine busy.
  * @csspart open-model - The "Open model…" button (an ONNX file from the user's disk).
  * @csspart error - An error message.
  * @csspart panel - Each of the columns (image, maps, projection, filters).
@@ -173,6 +175,7 @@ export class ZfVisualizer extends LitElement {
       padding: 8px 10px; background: color-mix(in srgb, var(--_error) 8%, transparent); overflow-wrap: anywhere;
     }
     [role='alert'] strong { display: block; margin-bottom: 2px; }
+    .waiting { margin: 0; color: var(--_muted); font-size: 0.9em; }
     .filters, .analyses { border-top: 1px solid var(--_border); padding-top: 8px; }
     .dim { opacity: 0.55; transition: opacity 0.2s; }
     @container (max-width: 940px) {
@@ -232,6 +235,8 @@ export class ZfVisualizer extends LitElement {
 
   @state() private chosen?: ChosenImage;
   @state() private progress = 0;
+  /** Data-set analyses the worker is busy with (a new image waits for them). */
+  @state() private waitingOn: string[] = [];
 
   private readonly engine = new EngineController(this, () => this.workerFactory ?? defaultWorker);
   private modelSetAt = performance.now();
@@ -404,6 +409,11 @@ export class ZfVisualizer extends LitElement {
         <input type="file" accept=".onnx,application/octet-stream" hidden data-role="model-file" @change=${this.onModelFile}>
       </header>
       ${this.errorBox(this.modelTask, `Could not load the model “${this.modelName}”`)}
+      ${this.waitingOn.length && [this.imageTask, this.mapsTask, this.projectionTask].some((t) => t.status === TaskStatus.PENDING)
+        ? html`<p class="waiting" role="status" part="waiting">The engine is busy with ${this.waitingOn.join(' and ')}
+            (below); this view follows when it ends.
+            <button type="button" class="order" @click=${() => this.renderRoot.querySelector<ZfAnalysesPanel>('zf-analyses-panel')?.cancel()}
+              >Cancel it</button></p>` : nothing}
       <div class=${loading ? 'layout dim' : 'layout'}>
         <div class="panel image" part="panel">
           <h3 class="heading">Image</h3>
@@ -451,7 +461,8 @@ export class ZfVisualizer extends LitElement {
   private analysesPanel(info: ModelInfo | undefined, image: ImageResult | undefined) {
     return html`<div class="panel analyses" part="panel">
       <h3 class="heading">Analyses</h3>
-      <zf-analyses-panel .engine=${this.engine} .info=${info} .image=${image} .samples=${this.absoluteGallery}
+      <zf-analyses-panel @zf-analysis-busy=${(e: CustomEvent<ZfAnalysisBusyDetail>) => { this.waitingOn = e.detail.analyses.map((a) => a.label); }}
+          .engine=${this.engine} .info=${info} .image=${image} .samples=${this.absoluteGallery}
           exportparts="tabs, tab, tab-selected, error, controls, input, run, analysis-progress, caption, export, heatmap, legend, kind, chart, images, block, choices, choice, image, stage, part-preview, part-box, table, snapshot, evolution-grid, heading, cell, model, title, filters, summary, layer2"
           ></zf-analyses-panel>
     </div>`;

@@ -81,3 +81,30 @@ test('an analysis error is shown in its tab and reported as zf-error', async () 
   await panel.updateComplete;
   expect(deep(panel, '#tabpanel-evolution [role="alert"]').textContent).toContain('999');
 });
+
+test('while a data-set analysis keeps the engine busy, a new image says so, and Cancel frees it', async () => {
+  unmountAll();
+  const el = mount({ model: 'zfnet-mini' });
+  await next(el, 'zf-projection-shown');
+  const panel = deep<ZfAnalysesPanel>(el, 'zf-analyses-panel');
+  await userEvent.click(deep(panel, '#tab-scan'));
+  await panel.updateComplete;
+  const view = deep(panel, 'zf-scan-view');
+  // A long scan: 40 copies of each sample.
+  const images = Array.from({ length: 800 }, (_, i) => ({
+    source: new URL(`/models/samples/${['bag', 'coat', 'dress', 'shirt'][i % 4]}-${1 + (i % 2)}.png`, location.href).href, name: `copy ${i}`,
+  }));
+  const busy = next(el, 'zf-analysis-busy', (d: { analyses: { name: string }[] }) => d.analyses.some((a) => a.name === 'scan'));
+  view.dispatchEvent(new CustomEvent('zf-analysis-run', { bubbles: true, composed: true, detail: { analysis: 'scan', request: { images, maps: [0, 1] } } }));
+  await busy;
+  const errors: unknown[] = [];
+  el.addEventListener('zf-error', (e) => errors.push(e.detail));
+  const changed = next(el, 'zf-image-changed');
+  await userEvent.click(deepAll(el, ['zf-image-input'], 'button.sample')[5]);
+  await expect.poll(() => el.shadowRoot!.querySelector('[part="waiting"]')?.textContent ?? '').toContain('Top-9 of a data set');
+  await userEvent.click(deep(el, '[part="waiting"] button'));
+  await changed;
+  await el.updateComplete;
+  expect(el.shadowRoot!.querySelector('[part="waiting"]')).toBeNull();
+  expect(errors).toEqual([]);
+});
