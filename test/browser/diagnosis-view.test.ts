@@ -6,14 +6,12 @@
 // error naming it, and Cancel. Screenshot: test-results/diagnosis-view.png.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { page, userEvent } from 'vitest/browser';
-import { EngineClient } from '../../src/worker/client.js';
+import type { EngineClient } from '../../src/worker/client.js';
 import { loadModel } from '../../src/models/load.js';
 import type { Model } from '../../src/engine/model.js';
 import type { DiagnosisRequest, DiagnosisResultMessage } from '../../src/worker/handlers/diagnosis.js';
 import type { ModelInfo } from '../../src/worker/protocol.js';
-import { defaultWorker } from '../../components/shared/engine-controller.js';
 import { viewHost } from './fixtures/view-host.js';
-import { defaultSamples } from '../../components/zf-visualizer/samples.js';
 import type { ZfExportDetail } from '../../components/export-buttons/zf-export-buttons.js';
 import '../../components/diagnosis-view/zf-diagnosis-view.js';
 import type { ZfDiagnosisView } from '../../components/diagnosis-view/zf-diagnosis-view.js';
@@ -21,24 +19,11 @@ import type { ZfDiagnosisView } from '../../components/diagnosis-view/zf-diagnos
 let client: EngineClient;
 let info: ModelInfo;
 let view: ZfDiagnosisView;
-const { requests, failures, progress, attach } = viewHost('diagnosis');
+const host = viewHost('diagnosis');
+const { requests, failures, progress } = host;
 
-beforeAll(async () => {
-  client = new EngineClient(defaultWorker());
-  info = await client.request({ type: 'load', source: 'zfnet-mini' });
-  view = document.createElement('zf-diagnosis-view');
-  view.info = info;
-  view.samples = defaultSamples();
-  view.ready = true;
-  attach(view, client);
-  document.body.append(view);
-  await view.updateComplete;
-});
-
-afterAll(() => {
-  view.remove();
-  client.terminate();
-});
+beforeAll(async () => { ({ client, info, view } = await host.mount('zf-diagnosis-view')); });
+afterAll(() => host.unmount());
 
 const $ = <E extends Element = HTMLElement>(s: string) => view.shadowRoot!.querySelector<E>(s)!;
 const $$ = <E extends Element = HTMLElement>(s: string) => [...view.shadowRoot!.querySelectorAll<E>(s)];

@@ -6,10 +6,9 @@
 // Screenshot: test-results/evolution-view.png.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { page, userEvent } from 'vitest/browser';
-import { EngineClient } from '../../src/worker/client.js';
+import type { EngineClient } from '../../src/worker/client.js';
 import type { EvolutionRequest, EvolutionResultMessage } from '../../src/worker/handlers/evolution.js';
 import type { ModelInfo } from '../../src/worker/protocol.js';
-import { defaultWorker } from '../../components/shared/engine-controller.js';
 import { viewHost } from './fixtures/view-host.js';
 import { defaultSamples } from '../../components/zf-visualizer/samples.js';
 import type { ZfExportDetail } from '../../components/export-buttons/zf-export-buttons.js';
@@ -19,24 +18,11 @@ import type { ZfEvolutionView } from '../../components/evolution-view/zf-evoluti
 let client: EngineClient;
 let info: ModelInfo;
 let view: ZfEvolutionView;
-const { requests, failures, progress, attach } = viewHost('evolution');
+const host = viewHost('evolution');
+const { requests, failures, progress } = host;
 
-beforeAll(async () => {
-  client = new EngineClient(defaultWorker());
-  info = await client.request({ type: 'load', source: 'zfnet-mini' });
-  view = document.createElement('zf-evolution-view');
-  view.info = info;
-  view.samples = defaultSamples();
-  view.ready = true;
-  attach(view, client);
-  document.body.append(view);
-  await view.updateComplete;
-});
-
-afterAll(() => {
-  view.remove();
-  client.terminate();
-});
+beforeAll(async () => { ({ client, info, view } = await host.mount('zf-evolution-view')); });
+afterAll(() => host.unmount());
 
 const $ = <E extends Element = HTMLElement>(s: string) => view.shadowRoot!.querySelector<E>(s)!;
 const $$ = <E extends Element = HTMLElement>(s: string) => [...view.shadowRoot!.querySelectorAll<E>(s)];

@@ -7,10 +7,9 @@
 // Screenshot: test-results/scan-view.png.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { page, userEvent } from 'vitest/browser';
-import { EngineClient } from '../../src/worker/client.js';
+import type { EngineClient } from '../../src/worker/client.js';
 import type { ScanResultMessage } from '../../src/worker/handlers/scan.js';
 import type { ModelInfo } from '../../src/worker/protocol.js';
-import { defaultWorker } from '../../components/shared/engine-controller.js';
 import { viewHost } from './fixtures/view-host.js';
 import { defaultSamples } from '../../components/zf-visualizer/samples.js';
 import type { ZfExportDetail } from '../../components/export-buttons/zf-export-buttons.js';
@@ -21,24 +20,11 @@ const SAMPLES = defaultSamples();
 let client: EngineClient;
 let info: ModelInfo;
 let view: ZfScanView;
-const { requests, failures, progress, attach } = viewHost('scan');
+const host = viewHost('scan');
+const { requests, failures, progress } = host;
 
-beforeAll(async () => {
-  client = new EngineClient(defaultWorker());
-  info = await client.request({ type: 'load', source: 'zfnet-mini' });
-  view = document.createElement('zf-scan-view');
-  view.info = info;
-  view.samples = SAMPLES;
-  view.ready = true;
-  attach(view, client);
-  document.body.append(view);
-  await view.updateComplete;
-});
-
-afterAll(() => {
-  view.remove();
-  client.terminate();
-});
+beforeAll(async () => { ({ client, info, view } = await host.mount('zf-scan-view', SAMPLES)); });
+afterAll(() => host.unmount());
 
 const $ = <E extends Element = HTMLElement>(s: string) => view.shadowRoot!.querySelector<E>(s)!;
 const $$ = <E extends Element = HTMLElement>(s: string) => [...view.shadowRoot!.querySelectorAll<E>(s)];

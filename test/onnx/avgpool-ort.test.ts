@@ -6,6 +6,8 @@
 // run in onnxruntime and, through readOnnx, in our engine (the importer's attributes included).
 import * as ort from 'onnxruntime-web';
 import { describe, expect, test } from 'vitest';
+import { relDiff } from '../helpers/compare.js';
+import { seededInput } from './builder.js';
 import { Model, readOnnx, type Network, type Pads } from '../../src/index.js';
 import { networkToOnnx } from '../../src/onnx/write.js';
 
@@ -63,29 +65,6 @@ function network(c: PoolSpec): Network {
     name: 'avgpool', input: c.input, preprocess: 'none',
     ops: [{ kind: 'avgpool', kernel: c.kernel, stride: c.stride, pads: c.pads, ceil: c.ceil, countIncludePad: c.countIncludePad }],
   };
-}
-
-/** Uniform in [-1, 1) from a small LCG. */
-function seededInput(shape: number[], seed: number): { shape: number[]; data: Float32Array } {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let s = seed >>> 0;
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2147483648 - 1;
-  }
-  return { shape, data };
-}
-
-/** max |a - b| over max |b|. */
-function relDiff(ours: Float32Array, ref: Float32Array): number {
-  expect(ours.length).toBe(ref.length);
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < ref.length; i++) {
-    scale = Math.max(scale, Math.abs(ref[i]));
-    diff = Math.max(diff, Math.abs(ours[i] - ref[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
 }
 
 /** onnxruntime's output and ours (through readOnnx) for the same bytes. */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
+import { relDiff } from '../helpers/compare.js';
 import {
   AbortError, ArgumentError, IMAGENET_LABELS, loadModel, Model, networkToOnnx, readOnnx, zfnet,
 } from '../../src/index.js';
@@ -23,18 +24,6 @@ ort.env.logLevel = 'error';
 const TOLERANCE = 1e-5;
 const tmp = mkdtempSync(join(tmpdir(), 'zf-onnx-read-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** max |a - b| over max |b|. */
-function relDiff(ours: Float32Array, ref: Float32Array): number {
-  expect(ours.length).toBe(ref.length);
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < ref.length; i++) {
-    scale = Math.max(scale, Math.abs(ref[i]));
-    diff = Math.max(diff, Math.abs(ours[i] - ref[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
 
 /**
  * Load `graph` (with its data path listed as outputs) in both engines at batch 1 and compare

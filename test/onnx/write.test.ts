@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { afterAll, describe, expect, test } from 'vitest';
+import { relDiff } from '../helpers/compare.js';
+import { seededInput } from './builder.js';
 import { ArgumentError, Model, alexnetBvlc, alexnetTorchvision, caffenet, zfnet, type Network, type Op } from '../../src/index.js';
 import { conv, dense, lrn, maxpool } from '../../src/models/architectures.js';
 import { ProtoWriter } from '../../src/onnx/protobuf-writer.js';
@@ -52,29 +54,6 @@ const spatialSoftmaxNet: Network = {
 
 const tmp = mkdtempSync(join(tmpdir(), 'zf-onnx-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A reproducible input, uniform in [-1, 1) (a small LCG: the test owns its input generator). */
-function seededInput(shape: number[], seed: number): { shape: number[]; data: Float32Array } {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let s = seed >>> 0;
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2147483648 - 1;
-  }
-  return { shape, data };
-}
-
-/** max |a - b| over max |b|: the difference relative to the reference's scale. */
-function relDiff(ours: Float32Array, ref: Float32Array): number {
-  expect(ours.length).toBe(ref.length);
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < ref.length; i++) {
-    scale = Math.max(scale, Math.abs(ref[i]));
-    diff = Math.max(diff, Math.abs(ours[i] - ref[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
 
 async function runOnnx(bytes: Uint8Array, input: { shape: number[]; data: Float32Array }): Promise<{ shape: number[]; data: Float32Array }> {
   const session = await ort.InferenceSession.create(bytes);
