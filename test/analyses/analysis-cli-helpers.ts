@@ -1,6 +1,6 @@
 // Shared by the analysis commands' CLI tests: run `main` in process (no build needed), capturing
 // stdout, stderr and the exit status; tiny networks written as ONNX files; small PNG images.
-import { expect, vi } from 'vitest';
+import { vi } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,10 @@ import { Model, networkToOnnx, type Network } from '../../src/index.js';
 import { conv, dense, maxpool } from '../../src/models/architectures.js';
 import { encodePng } from '../../src/io/image-node.js';
 
-export interface Result { code: number; stdout: string; stderr: string }
+import type { Result } from '../helpers/cli.js';
+
+/** The CLI's usage-error check, shared with the process-level CLI tests. */
+export { expectUsageError } from '../helpers/cli.js';
 
 export async function zfVis(...args: string[]): Promise<Result> {
   let stdout = '', stderr = '';
@@ -22,16 +25,6 @@ export async function zfVis(...args: string[]): Promise<Result> {
     out.mockRestore();
     err.mockRestore();
   }
-}
-
-export function expectUsageError(r: Result, message: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^zf-vis: /);
-  expect(lines[0]).toMatch(message);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  expect(r.stdout).toBe('');
 }
 
 const relu = { kind: 'relu' } as const;
