@@ -32,7 +32,7 @@ export function jsonBlob(value: unknown): Blob {
   return new Blob([JSON.stringify(value, jsonReplacer, 1)], { type: 'application/json' });
 }
 
-export function jsonReplacer(_key: string, value: unknown): unknown {
+function jsonReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Blob) return undefined;
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     // An RGBA picture's bytes are not numbers anyone wants in a table.
