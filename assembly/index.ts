@@ -12,3 +12,5 @@ export { dense, denseTranspose, denseWeightGrad } from './dense';
 export { softmax } from './softmax';
 export { fill, cropWindow, placeWindow } from './fill';
 export { sgdMomentum, renormFilters, applyMask } from './sgd';
+export { strided } from './strided';
+export { binary, binaryBackward } from './binary';

@@ -49,4 +49,23 @@ export interface Kernels {
   fill(p: Ptr, v: number, n: number): void;
   cropWindow(C: number, H: number, W: number, y0: number, x0: number, h: number, w: number, src: Ptr, dst: Ptr): void;
   placeWindow(C: number, H: number, W: number, y0: number, x0: number, h: number, w: number, src: Ptr, dst: Ptr): void;
+  /** Strided move over 5 axes (assembly/strided.ts): for every index i < d, with a = src + 4*Σ ik*sk and
+   *  b = dst + 4*Σ ik*tk, mode 0 dst[b] = src[a], 1 dst[b] += src[a], 2 dst[b] = max(dst[b], src[a]); element
+   *  strides may be negative or 0 (a 0 dst stride reduces in modes 1/2); unused leading axes d = 1; src, dst disjoint. */
+  strided(mode: number, d0: number, d1: number, d2: number, d3: number, d4: number,
+          s0: number, s1: number, s2: number, s3: number, s4: number,
+          t0: number, t1: number, t2: number, t3: number, t4: number, src: Ptr, dst: Ptr): void;
+  /** Broadcasting y = op(a, b) over the 5-axis output d (assembly/binary.ts), y contiguous, operand element strides
+   *  >= 0 (0 on broadcast axes); kind 0 add, 1 sub, 2 mul, 3 div, 4 prelu (a = x, b = slope); y may alias a
+   *  non-broadcast operand. */
+  binary(kind: number, d0: number, d1: number, d2: number, d3: number, d4: number,
+         as0: number, as1: number, as2: number, as3: number, as4: number,
+         bs0: number, bs1: number, bs2: number, bs3: number, bs4: number, a: Ptr, b: Ptr, y: Ptr): void;
+  /** dout[Σ ik*osk] += dy[i] * ∂op/∂(operand `which`, 0 = a, 1 = b) for binary's kinds (accumulates: zero dout first;
+   *  os the operand's strides, 0 on broadcast axes, which are summed); prelu d/dx = x > 0 ? 1 : slope. */
+  binaryBackward(kind: number, which: number, d0: number, d1: number, d2: number, d3: number, d4: number,
+                 as0: number, as1: number, as2: number, as3: number, as4: number,
+                 bs0: number, bs1: number, bs2: number, bs3: number, bs4: number,
+                 os0: number, os1: number, os2: number, os3: number, os4: number,
+                 a: Ptr, b: Ptr, dy: Ptr, dout: Ptr): void;
 }

@@ -433,3 +433,162 @@ export function filterRms(filters: number, size: number, w: Arr): number[] {
     return Math.sqrt(s / size);
   });
 }
+
+/**
+ * assembly/strided.ts: for every index i < d (row-major), a = srcAt + Σ ik*sk, b = dstAt + Σ ik*tk
+ * (element indices into src and dst); mode 0 dst[b] = src[a], 1 dst[b] += src[a],
+ * 2 dst[b] = max(dst[b], src[a]). Returns a float64 copy of dst0 with those updates.
+ */
+export function stridedRef(mode: number, d: number[], s: number[], t: number[], src: Arr, srcAt: number,
+                           dst0: Arr, dstAt: number): Float64Array {
+  const dst = Float64Array.from(dst0);
+  if (d.some((n) => n <= 0)) return dst;
+  const idx = d.map(() => 0);
+  for (;;) {
+    let a = srcAt, b = dstAt;
+    for (let k = 0; k < d.length; k++) { a += idx[k] * s[k]; b += idx[k] * t[k]; }
+    if (a < 0 || a >= src.length || b < 0 || b >= dst.length) throw new RangeError(`index out of range: ${a}, ${b}`);
+    const v = src[a];
+    if (mode === 0) dst[b] = v;
+    else if (mode === 1) dst[b] += v;
+    else dst[b] = Math.max(dst[b], v); // NaN propagates and +0 > -0, as wasm's f32.max
+    let k = d.length - 1;
+    while (k >= 0 && ++idx[k] === d[k]) idx[k--] = 0;
+    if (k < 0) return dst;
+  }
+}
+
+/** binary's ops: 0 add, 1 sub, 2 mul, 3 div, 4 prelu (x >= 0 ? x : x*slope). */
+export function binaryOpRef(kind: number, x: number, s: number): number {
+  switch (kind) {
+    case 0: return x + s;
+    case 1: return x - s;
+    case 2: return x * s;
+    case 3: return x / s;
+    case 4: return x >= 0 ? x : x * s;
+    default: throw new RangeError(`kind ${kind}`);
+  }
+}
+
+/** ∂op/∂x (which 0) or ∂op/∂s (which 1); prelu: x > 0 ? 1 : slope, and x < 0 ? x : 0. */
+export function binaryGradRef(kind: number, which: number, x: number, s: number): number {
+  switch (kind * 2 + which) {
+    case 0: case 1: case 2: return 1;
+    case 3: return -1;
+    case 4: return s;
+    case 5: return x;
+    case 6: return 1 / s;
+    case 7: return -x / (s * s);
+    case 8: return x > 0 ? 1 : s;
+    case 9: return x < 0 ? x : 0;
+    default: throw new RangeError(`kind ${kind} which ${which}`);
+  }
+}
+
+/** Calls f(i, offsets...) for every index of d in row-major order; i is the linear index. */
+function forEachIndex(d: number[], strides: number[][], f: (i: number, offs: number[]) => void): void {
+  const n = d.reduce((p, q) => p * q, 1);
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    const offs = strides.map(() => 0);
+    for (let k = d.length - 1; k >= 0; k--) {
+      const ik = rem % d[k];
+      rem = (rem - ik) / d[k];
+      strides.forEach((s, j) => { offs[j] += ik * s[k]; });
+    }
+    f(i, offs);
+  }
+}
+
+/** assembly/binary.ts: y[i] = op(a[Σ ik*ask], b[Σ ik*bsk]) over d, y contiguous. */
+export function binaryRef(kind: number, d: number[], as: number[], bs: number[], a: Arr, b: Arr): Float64Array {
+  const y = new Float64Array(d.reduce((p, q) => p * q, 1));
+  forEachIndex(d, [as, bs], (i, [oa, ob]) => { y[i] = binaryOpRef(kind, a[oa], b[ob]); });
+  return y;
+}
+
+/**
+ * binaryBackward: dout0 + for every output index i, dy[i] * ∂op/∂(a or b) scattered to
+ * Σ ik*osk. `abs` sums |terms| instead (the scale of the float32 accumulation error).
+ */
+export function binaryBackwardRef(kind: number, which: number, d: number[], as: number[], bs: number[],
+                                  os: number[], a: Arr, b: Arr, dy: Arr, dout0: Arr, abs = false): Float64Array {
+  const out = Float64Array.from(dout0, (v) => (abs ? Math.abs(v) : v));
+  forEachIndex(d, [as, bs, os], (i, [oa, ob, oo]) => {
+    const x = a.length ? a[oa] : 0, s = b.length ? b[ob] : 0;
+    const term = dy[i] * binaryGradRef(kind, which, x, s);
+    out[oo] += abs ? Math.abs(term) : term;
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Depthwise convolution (assembly/depthwise.ts), written from its contract.
+
+/** Geometry of a depthwise convolution: one [KH, KW] filter per channel, weights [C, 1, KH, KW]. */
+export interface DepthwiseGeom {
+  N: number; C: number; H: number; W: number; KH: number; KW: number;
+  SH: number; SW: number; PT: number; PL: number; DH: number; DW: number; OH: number; OW: number;
+}
+
+/** Calls f(xi, wi) for every in-image tap (ky, kx) of output (oy, ox): xi = iy*W + ix in the plane, wi = ky*KW + kx in the filter. */
+function depthwiseTaps(g: DepthwiseGeom, oy: number, ox: number, f: (xi: number, wi: number) => void): void {
+  for (let ky = 0; ky < g.KH; ky++) {
+    const iy = oy * g.SH - g.PT + ky * g.DH;
+    if (iy < 0 || iy >= g.H) continue;
+    for (let kx = 0; kx < g.KW; kx++) {
+      const ix = ox * g.SW - g.PL + kx * g.DW;
+      if (ix < 0 || ix >= g.W) continue;
+      f(iy * g.W + ix, ky * g.KW + kx);
+    }
+  }
+}
+
+/** y[n, c, oy, ox] = bias[c] + sum over ky, kx of w[c, ky, kx] * x[n, c, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW] (0 outside). */
+export function depthwiseConv2dRef(g: DepthwiseGeom, x: Arr, w: Arr, bias?: Arr): Float64Array {
+  const { N, C, H, W, KH, KW, OH, OW } = g;
+  const y = new Float64Array(N * C * OH * OW);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+    const xo = (n * C + c) * H * W, wo = c * KH * KW, yo = (n * C + c) * OH * OW;
+    for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
+      let s = bias ? bias[c] : 0;
+      depthwiseTaps(g, oy, ox, (xi, wi) => { s += w[wo + wi] * x[xo + xi]; });
+      y[yo + oy * OW + ox] = s;
+    }
+  }
+  return y;
+}
+
+/** The adjoint of depthwiseConv2dRef without bias: each forward term w * x becomes w * dy added into dx at x's place. */
+export function depthwiseConv2dTransposeRef(g: DepthwiseGeom, dy: Arr, w: Arr): Float64Array {
+  const { N, C, H, W, KH, KW, OH, OW } = g;
+  const dx = new Float64Array(N * C * H * W);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+    const xo = (n * C + c) * H * W, wo = c * KH * KW, yo = (n * C + c) * OH * OW;
+    for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
+      const d = dy[yo + oy * OW + ox];
+      depthwiseTaps(g, oy, ox, (xi, wi) => { dx[xo + xi] += w[wo + wi] * d; });
+    }
+  }
+  return dx;
+}
+
+/**
+ * dw[c, ky, kx] += sum_n,oy,ox dy[n, c, oy, ox] * x[n, c, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW] (in-image
+ * taps), db[c] += sum_n,oy,ox dy[n, c, oy, ox], onto dw0/db0 (zeros when absent).
+ */
+export function depthwiseConv2dFilterGradRef(g: DepthwiseGeom, x: Arr, dy: Arr, dw0?: Arr, db0?: Arr):
+    { dw: Float64Array; db: Float64Array } {
+  const { N, C, H, W, KH, KW, OH, OW } = g;
+  const dw = dw0 ? Float64Array.from(dw0) : new Float64Array(C * KH * KW);
+  const db = db0 ? Float64Array.from(db0) : new Float64Array(C);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+    const xo = (n * C + c) * H * W, wo = c * KH * KW, yo = (n * C + c) * OH * OW;
+    for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
+      const d = dy[yo + oy * OW + ox];
+      depthwiseTaps(g, oy, ox, (xi, wi) => { dw[wo + wi] += d * x[xo + xi]; });
+      db[c] += d;
+    }
+  }
+  return { dw, db };
+}
