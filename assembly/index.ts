@@ -14,3 +14,6 @@ export { fill, cropWindow, placeWindow } from './fill';
 export { sgdMomentum, renormFilters, applyMask } from './sgd';
 export { strided } from './strided';
 export { binary, binaryBackward } from './binary';
+export { unary, unaryBackward, clipGuided } from './pointwise';
+export { channelAffine, channelAffineBackward } from './batchnorm';
+export { softmaxAxis, softmaxAxisBackward } from './softmax';

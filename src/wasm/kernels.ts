@@ -68,4 +68,19 @@ export interface Kernels {
                  bs0: number, bs1: number, bs2: number, bs3: number, bs4: number,
                  os0: number, os1: number, os2: number, os3: number, os4: number,
                  a: Ptr, b: Ptr, dy: Ptr, dout: Ptr): void;
+  /** Pointwise activation y = f(x) over n floats (assembly/pointwise.ts); kind 0 sigmoid, 1 tanh, 2 elu(alpha),
+   *  3 leakyrelu(alpha), 4 hardsigmoid(alpha, beta), 5 hardswish, 6 clip(lo = alpha, hi = beta), 7 affine alpha*x+beta. */
+  unary(kind: number, n: number, alpha: number, beta: number, x: Ptr, y: Ptr): void;
+  /** dx = dy * f'(x) for unary's kinds, x the forward input (PyTorch's values at the kinks); dx may be dy. */
+  unaryBackward(kind: number, n: number, alpha: number, beta: number, x: Ptr, dy: Ptr, dx: Ptr): void;
+  /** Guided backprop through a Clip: dx = dy where lo < x < hi and dy > 0, else 0 (x the forward input). */
+  clipGuided(n: number, lo: number, hi: number, x: Ptr, dy: Ptr, dx: Ptr): void;
+  /** y[n, c, i] = x[n, c, i] * scale[c] + shift[c] over [N, C, HW] (inference batch norm; shift 0 = none). */
+  channelAffine(N: number, C: number, HW: number, scale: Ptr, shift: Ptr, x: Ptr, y: Ptr): void;
+  /** dx[n, c, i] = dy[n, c, i] * scale[c]: channelAffine's gradient with respect to x. */
+  channelAffineBackward(N: number, C: number, HW: number, scale: Ptr, dy: Ptr, dx: Ptr): void;
+  /** Softmax along the middle axis of [outer, len, inner] (max-shifted; in place allowed). */
+  softmaxAxis(outer: number, len: number, inner: number, x: Ptr, y: Ptr): void;
+  /** dx = y * (dy - sum over the axis of dy * y), y softmaxAxis's output; dx may be dy. */
+  softmaxAxisBackward(outer: number, len: number, inner: number, y: Ptr, dy: Ptr, dx: Ptr): void;
 }

@@ -592,3 +592,111 @@ export function depthwiseConv2dFilterGradRef(g: DepthwiseGeom, x: Arr, dy: Arr, 
   }
   return { dw, db };
 }
+
+/** assembly/pointwise.ts's kinds, by number (the engine passes the index). */
+export const UNARY_KINDS = ['sigmoid', 'tanh', 'elu', 'leakyrelu', 'hardsigmoid', 'hardswish', 'clip', 'affine'] as const;
+export type UnaryKind = typeof UNARY_KINDS[number];
+
+/** f(v) of each kind, in float64 from the formulas (alpha, beta as the kernel receives them, f32). */
+export function unaryValue(kind: UnaryKind, alpha: number, beta: number, v: number): number {
+  switch (kind) {
+    case 'sigmoid': return 1 / (1 + Math.exp(-v));
+    case 'tanh': return Math.tanh(v);
+    case 'elu': return v > 0 ? v : alpha * Math.expm1(v);
+    case 'leakyrelu': return v >= 0 ? v : alpha * v;
+    case 'hardsigmoid': return Math.max(0, Math.min(1, alpha * v + beta));
+    case 'hardswish': return v * Math.max(0, Math.min(1, v / 6 + 0.5));
+    case 'clip': return Math.min(Math.max(v, alpha), beta);
+    case 'affine': return alpha * v + beta;
+  }
+}
+
+/**
+ * f'(v) with PyTorch's values at the kinks. Hardsigmoid's test 0 < alpha*v + beta < 1 rounds
+ * that sum to f32 first, as the kernel's forward does: the gradient is 0 exactly where the
+ * forward output is clamped (the only place the reference follows the kernel's rounding).
+ */
+export function unaryDerivative(kind: UnaryKind, alpha: number, beta: number, v: number): number {
+  switch (kind) {
+    // s (1 - s) and 1 - t^2 = (1 - |t|)(1 + |t|), with 1 - s and 1 - |t| from their own exp so
+    // that far out (|v| > 10 or so) the float64 reference keeps its relative accuracy.
+    case 'sigmoid': return (1 / (1 + Math.exp(-v))) * (1 / (1 + Math.exp(v)));
+    case 'tanh': { const u = 2 / (1 + Math.exp(2 * Math.abs(v))); return u * (2 - u); }
+    case 'elu': return v > 0 ? 1 : alpha * Math.exp(v);
+    case 'leakyrelu': return v > 0 ? 1 : alpha;
+    case 'hardsigmoid': {
+      const t = Math.fround(Math.fround(alpha * v) + beta);
+      return t > 0 && t < 1 ? alpha : 0;
+    }
+    case 'hardswish': return v < -3 ? 0 : v > 3 ? 1 : v / 3 + 0.5;
+    case 'clip': return v > alpha && v < beta ? 1 : 0;
+    case 'affine': return alpha;
+  }
+}
+
+export function unaryRef(kind: UnaryKind, alpha: number, beta: number, x: Arr): Float64Array {
+  return Float64Array.from(x, (v) => unaryValue(kind, alpha, beta, v));
+}
+
+/** dx = dy * f'(x), x the forward input; exactly 0 where f' is 0 (whatever dy holds). */
+export function unaryBackwardRef(kind: UnaryKind, alpha: number, beta: number, x: Arr, dy: Arr): Float64Array {
+  return Float64Array.from(x, (v, i) => {
+    const d = unaryDerivative(kind, alpha, beta, v);
+    return d === 0 ? 0 : d === 1 ? dy[i] : dy[i] * d;
+  });
+}
+
+/** Guided backprop through Clip(lo, hi): dy where lo < x < hi and dy > 0, else 0. */
+export function clipGuidedRef(lo: number, hi: number, x: Arr, dy: Arr): Float64Array {
+  return Float64Array.from(x, (v, i) => (v > lo && v < hi && dy[i] > 0 ? dy[i] : 0));
+}
+
+/** y[n, c, i] = x[n, c, i] * scale[c] + shift[c] over [N, C, HW] (no shift when absent). */
+export function channelAffineRef(N: number, C: number, HW: number, scale: Arr, shift: Arr | undefined,
+                                 x: Arr): Float64Array {
+  const y = new Float64Array(N * C * HW);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < HW; i++) {
+        const at = (n * C + c) * HW + i;
+        y[at] = x[at] * scale[c] + (shift ? shift[c] : 0);
+      }
+    }
+  }
+  return y;
+}
+
+/** dx[n, c, i] = dy[n, c, i] * scale[c]. */
+export function channelAffineBackwardRef(N: number, C: number, HW: number, scale: Arr, dy: Arr): Float64Array {
+  return channelAffineRef(N, C, HW, scale, undefined, dy);
+}
+
+/** Softmax along the middle axis of [outer, len, inner], each line shifted by its maximum. */
+export function softmaxAxisRef(outer: number, len: number, inner: number, x: Arr): Float64Array {
+  const y = new Float64Array(outer * len * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      const at = (l: number) => (o * len + l) * inner + j;
+      let m = -Infinity;
+      for (let l = 0; l < len; l++) m = Math.max(m, x[at(l)]);
+      let s = 0;
+      for (let l = 0; l < len; l++) s += Math.exp(x[at(l)] - m);
+      for (let l = 0; l < len; l++) y[at(l)] = Math.exp(x[at(l)] - m) / s;
+    }
+  }
+  return y;
+}
+
+/** dx = y * (dy - sum over the axis of dy * y), y the softmax output; [outer, len, inner]. */
+export function softmaxAxisBackwardRef(outer: number, len: number, inner: number, y: Arr, dy: Arr): Float64Array {
+  const dx = new Float64Array(outer * len * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      const at = (l: number) => (o * len + l) * inner + j;
+      let s = 0;
+      for (let l = 0; l < len; l++) s += dy[at(l)] * y[at(l)];
+      for (let l = 0; l < len; l++) dx[at(l)] = y[at(l)] * (dy[at(l)] - s);
+    }
+  }
+  return dx;
+}
