@@ -31,3 +31,23 @@ export function placeWindow(C: i32, H: i32, W: i32, y0: i32, x0: i32, h: i32, w:
     }
   }
 }
+
+/** Copy n floats from src to dst (the regions may overlap). */
+export function copy(n: i32, src: usize, dst: usize): void {
+  memory.copy(dst, src, <usize>n << 2);
+}
+
+/** dst[i] += src[i] for n floats: the projection walk sums what each reader of a tensor sends back. */
+export function accumulate(n: i32, src: usize, dst: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}

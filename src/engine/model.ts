@@ -1,13 +1,16 @@
 /**
- * A network bound to a kernel instance and its planned memory. Weights are written once; the
- * activations of every op, the switches of every max-pool and one shared scratch buffer are
- * planned for a batch size when the model is created, and re-planned only if a larger batch
- * arrives. A forward pass allocates nothing.
+ * A network bound to a kernel instance and its planned memory. Weights are written once; every
+ * tensor of the graph, the switches of every max-pool, one scratch buffer shared by all ops and
+ * the projection walk's buffers are planned for a batch size when the model is created, and
+ * re-planned only if a larger batch arrives. A forward pass allocates nothing: it is a loop over
+ * the op table (src/engine/ops/) in topological order.
  */
 import { ArgumentError, KernelError } from '../errors.js';
-import type { Network, Op, Preprocess, Shape } from '../graph/layers.js';
+import type { Network, Preprocess, Shape } from '../graph/layers.js';
 import { preprocessImage, type Pixels } from '../io/preprocess.js';
-import { inferShapes, receptiveFields, size, type ReceptiveField } from '../graph/shapes.js';
+import { inferShapes, opInputs, readersOf, receptiveFields, size, type ReceptiveField } from '../graph/shapes.js';
+import { opDef } from './ops/index.js';
+import type { ParamOffsets } from './ops/types.js';
 import { namedLayers, resolvePoint, resolveTensor, type NamedLayer } from '../graph/names.js';
 import { Arena, type Region } from '../memory/arena.js';
 import { instantiateKernels, pickBackend, type Backend } from '../wasm/load.js';
@@ -40,23 +43,29 @@ export interface ForwardOptions {
 export interface Plan {
   batch: number;
   input: Region;
+  /** Every op's output (a view op's is its input's region). */
   outputs: Region[];
   switches: (Region | undefined)[];
-  /** Conv scratch (im2col panels, packed weights), shared by every conv call. */
+  /** Scratch shared by every op, forward and backward (im2col panels, LRN backward...). */
   scratch: Region;
   /**
-   * The backward walk's buffers, one image at a time: two ping-pong buffers of the largest
-   * per-image tensor, two for the cropped region a region-limited transposed conv works on,
-   * and LRN backward's scratch.
+   * The projection walk's buffers, one image at a time: a gradient buffer per tensor (`grads[t + 1]`
+   * for tensor t; the input's first), temporaries for a tensor's second and later readers, and
+   * two buffers for the cropped region a region-limited transposed conv works on.
    */
-  back: { a: Region; b: Region; cropIn: Region; cropOut: Region; lrn: Region };
+  back: { grads: Region[]; temps: Region[]; cropIn: Region; cropOut: Region };
 }
 
 /**
- * @internal A layer's weights in the arena; convs also keep a copy packed for the transposed
- * conv, refreshed lazily after the weights change.
+ * @internal An op's constants in the arena: conv/dense weights (`weight`, `bias`) and the others'
+ * (`b`, `scale`, `shift`...); ops with a backward copy of their weights (convs) also keep it
+ * packed, refreshed lazily after the weights change.
  */
-export interface Params { weight: Region; bias?: Region; shape: number[]; packed?: Region; packedStale?: boolean }
+export interface Params {
+  weight: Region; bias?: Region; shape: number[]; packed?: Region; packedStale?: boolean;
+  /** Every constant by name, with its shape. */
+  all: Record<string, { region: Region; shape: number[] }>;
+}
 
 export class Model {
   readonly layers: NamedLayer[];
@@ -65,27 +74,37 @@ export class Model {
   readonly fields: ReceptiveField[];
   /** Increments on every forward pass; a Run from an older pass refuses to read. */
   generation = 0;
+  /** Per tensor (t + 1), the ops that read it. */
+  readonly readers: number[][];
   private readonly params = new Map<number, Params>();
+  private readonly offsets: ParamOffsets[] = [];
   private readonly weightsEnd: number;
   private plan!: Plan;
 
   private constructor(readonly network: Network, readonly backend: Backend,
                       readonly kernels: Kernels, readonly arena: Arena, batch: number) {
     this.shapes = inferShapes(network);
-    this.fields = receptiveFields(network);
+    this.fields = receptiveFields(network, this.shapes);
     this.layers = namedLayers(network);
+    this.readers = readersOf(network);
     network.ops.forEach((op, i) => {
-      const shape = weightShape(op, this.inputShape(i));
-      if (!shape) return;
-      const name = this.layers.find((l) => l.op === i)!.name;
+      const def = opDef(op);
+      const xs = this.inputShapes(i);
+      const shapes = def.params?.(op, xs) ?? {};
+      const names = Object.keys(shapes);
+      if (names.length === 0) return;
+      const label = this.layers.find((l) => l.op === i)?.name ?? `op ${i} (${op.kind})`;
+      const all: Params['all'] = {};
+      for (const name of names) all[name] = { region: arena.alloc(size(shapes[name]), `${label} ${name}`), shape: shapes[name] };
+      const packedFloats = def.packedFloats?.(op, xs, kernels) ?? 0;
       this.params.set(i, {
-        shape,
-        weight: arena.alloc(size(shape), `${name} weights`),
-        bias: (op as { bias?: boolean }).bias ? arena.alloc(shape[0], `${name} bias`) : undefined,
-        packed: op.kind === 'conv' ? arena.alloc(kernels.conv2dPackedWeightFloats(
-          this.inputShape(i)[0], op.filters, op.kernel[0], op.kernel[1], op.groups), `${name} packed weights`) : undefined,
+        all, shape: shapes.weight ?? shapes[names[0]], weight: all.weight?.region ?? all[names[0]].region, bias: all.bias?.region,
+        packed: packedFloats > 0 ? arena.alloc(packedFloats, `${label} packed weights`) : undefined,
         packedStale: true,
       });
+      const offsets: ParamOffsets = {};
+      for (const name of names) offsets[name] = all[name].region.offset;
+      this.offsets[i] = offsets;
     });
     this.weightsEnd = arena.mark();
     this.planFor(batch);
@@ -100,9 +119,19 @@ export class Model {
     return new Model(network, backend, kernels, arena, batch);
   }
 
-  /** Shape of op i's input for one image. */
+  /** Shape of op i's first input for one image. */
   inputShape(i: number): Shape {
-    return i === 0 ? [...this.network.input] : this.shapes[i - 1];
+    return this.tensorShape(opInputs(this.network, i)[0]);
+  }
+
+  /** Shapes of every input of op i, for one image. */
+  inputShapes(i: number): Shape[] {
+    return opInputs(this.network, i).map((t) => this.tensorShape(t));
+  }
+
+  /** Shape of tensor t (-1: the network input) for one image. */
+  tensorShape(t: number): Shape {
+    return t < 0 ? [...this.network.input] : this.shapes[t];
   }
 
   get batchCapacity(): number { return this.plan.batch; }
@@ -122,33 +151,41 @@ export class Model {
       throw new ArgumentError(`a batch of ${batch} does not fit: this model is planned for ${this.plan.batch} ` +
         `image(s) and ${this.pinnedBy} holds memory after that plan; use a separate model for larger batches`);
     }
+    if (this.network.wholeTensor && batch !== 1) {
+      throw new ArgumentError(`${this.network.name} takes its input as one whole tensor [${this.network.input.join(', ')}], ` +
+        `not a batch of ${batch}`);
+    }
     const a = this.arena;
+    const { ops } = this.network;
     a.reset(this.weightsEnd);
     const input = a.alloc(batch * size(this.network.input), 'the input');
     const outputs: Region[] = [];
     const switches: (Region | undefined)[] = [];
     let scratchFloats = 0;
-    this.network.ops.forEach((op, i) => {
+    ops.forEach((op, i) => {
+      const def = opDef(op);
       const out = this.shapes[i];
-      const prev = i === 0 ? input : outputs[i - 1];
-      switches.push(op.kind === 'maxpool' ? a.alloc(batch * size(out), `op ${i} switches`) : undefined);
-      // Identity ops share their input's buffer: the graph stays intact, no copy is made.
-      outputs.push(op.kind === 'dropout' || op.kind === 'flatten' ? prev : a.alloc(batch * size(out), `op ${i} output`));
-      if (op.kind === 'conv') {
-        const [c] = this.inputShape(i);
-        scratchFloats = Math.max(scratchFloats, this.kernels.conv2dScratchFloats(
-          c, op.filters, op.kernel[0], op.kernel[1], out[1], out[2], op.groups));
-      }
+      const xs = this.inputShapes(i);
+      const slots = def.switches?.(op, out) ?? 0;
+      switches.push(slots > 0 ? a.alloc(batch * slots, `op ${i} switches`) : undefined);
+      // View ops share their input's buffer: the graph stays intact, no copy is made.
+      outputs.push(def.alias ? this.regionOf(opInputs(this.network, i)[0], input, outputs) : a.alloc(batch * size(out), `op ${i} output`));
+      scratchFloats = Math.max(scratchFloats, def.scratch?.(op, xs, out, this.kernels) ?? 0,
+        def.backScratch?.(op, xs, out, this.kernels) ?? 0);
     });
     const scratch = a.alloc(scratchFloats, 'scratch');
     const largest = Math.max(size(this.network.input), ...this.shapes.map(size));
-    const lrnFloats = Math.max(0, ...this.network.ops.map((op, i) => (op.kind === 'lrn' ? 2 * size(this.shapes[i]) : 0)));
+    const grads = [size(this.network.input), ...this.shapes.map(size)].map((n, t) => a.alloc(n, `gradient of tensor ${t - 1}`));
+    const readsMost = Math.max(1, ...ops.map((op, i) => opInputs(this.network, i).length));
     const back = {
-      a: a.alloc(largest, 'backward buffer'), b: a.alloc(largest, 'backward buffer'),
+      grads, temps: Array.from({ length: readsMost }, () => a.alloc(largest, 'backward temporary')),
       cropIn: a.alloc(largest, 'backward crop'), cropOut: a.alloc(largest, 'backward crop'),
-      lrn: a.alloc(lrnFloats, 'LRN backward scratch'),
     };
     this.plan = { batch, input, outputs, switches, scratch, back };
+  }
+
+  private regionOf(t: number, input: Region, outputs: Region[]): Region {
+    return t < 0 ? input : outputs[t];
   }
 
   /** Names of layers with weights, and the weight shapes they expect. */
@@ -221,16 +258,16 @@ export class Model {
     if (isPixels(input)) input = this.preprocess(input);
     const batch = this.checkInput(input);
     if (batch > this.plan.batch) this.planFor(batch);
-    const { plan, kernels: k, arena } = this;
+    const { plan, arena, network } = this;
     arena.write(plan.input, input.data);
-    const timings = options.profile ? new Float64Array(this.network.ops.length) : undefined;
-    this.network.ops.forEach((op, i) => {
+    const timings = options.profile ? new Float64Array(network.ops.length) : undefined;
+    network.ops.forEach((op, i) => {
       const t0 = timings ? performance.now() : 0;
       try {
-        this.runOp(op, i, batch, k, plan);
+        opDef(op).forward(op, this.forwardArgs(i, batch));
       } catch (e) {
         if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-        throw new KernelError(`${this.network.name} op ${i} (${op.kind}): the kernel trapped (${e.message}); ` +
+        throw new KernelError(`${network.name} op ${i} (${op.kind}): the kernel trapped (${e.message}); ` +
           'this is a bug in zf-visualizer, please report it with the model and input');
       }
       options.afterOp?.(i, batch);
@@ -240,37 +277,16 @@ export class Model {
     return new Run(this, this.generation, batch, timings);
   }
 
-  private runOp(op: Op, i: number, n: number, k: Kernels, plan: Plan): void {
-    const x = i === 0 ? plan.input.offset : plan.outputs[i - 1].offset;
-    const y = plan.outputs[i].offset;
-    const [c, h, w] = this.inputShape(i);
-    const out = this.shapes[i];
-    switch (op.kind) {
-      case 'conv': {
-        const p = this.params.get(i)!;
-        k.conv2d(n, c, h, w, op.filters, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1],
-          op.pads[0], op.pads[1], out[1], out[2], op.groups, x, p.weight.offset, p.bias?.offset ?? 0,
-          y, plan.scratch.offset);
-        return;
-      }
-      case 'relu': k.relu(n * size(out), x, y); return;
-      case 'maxpool':
-        k.maxpool(n * c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
-          out[1], out[2], x, y, plan.switches[i]!.offset);
-        return;
-      case 'avgpool':
-        k.avgpool(n * c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
-          op.pads[2], op.pads[3], out[1], out[2], op.countIncludePad ? 1 : 0, x, y);
-        return;
-      case 'lrn': k.lrn(n, c, h * w, op.size, op.alpha, op.beta, op.bias, x, y); return;
-      case 'dense': {
-        const p = this.params.get(i)!;
-        k.dense(n, size(this.inputShape(i)), op.units, x, p.weight.offset, p.bias?.offset ?? 0, y);
-        return;
-      }
-      case 'softmax': k.softmax(n, size(out), x, y); return;
-      case 'dropout': case 'flatten': return;
-    }
+  /** @internal What op i's forward pass reads and writes for a batch of n. */
+  forwardArgs(i: number, n: number) {
+    const plan = this.plan;
+    const inputs = opInputs(this.network, i);
+    return {
+      k: this.kernels, n,
+      x: inputs.map((t) => this.regionOf(t, plan.input, plan.outputs).offset), xs: inputs.map((t) => this.tensorShape(t)),
+      y: plan.outputs[i].offset, ys: this.shapes[i],
+      p: this.offsets[i] ?? {}, switches: plan.switches[i]?.offset ?? 0, scratch: plan.scratch.offset,
+    };
   }
 
   private checkInput(input: Tensor): number {
@@ -279,9 +295,10 @@ export class Model {
       throw new ArgumentError('input must be a tensor { shape: [N, C, H, W], data: Float32Array }');
     }
     const s = input.shape;
-    if (s.length !== 4 || s[1] !== want[0] || s[2] !== want[1] || s[3] !== want[2] || !(s[0] >= 1) || !Number.isInteger(s[0])) {
+    const fits = s.length === want.length + 1 && want.every((d, i) => s[i + 1] === d) && s[0] >= 1 && Number.isInteger(s[0]);
+    if (!fits || (this.network.wholeTensor && s[0] !== 1)) {
       throw new ArgumentError(`input shape [${s.join(', ')}] does not fit ${this.network.name}, ` +
-        `which takes [N, ${want.join(', ')}]`);
+        `which takes ${this.network.wholeTensor ? `[1, ${want.join(', ')}] (one whole tensor)` : `[N, ${want.join(', ')}]`}`);
     }
     if (input.data.length !== size(s)) {
       throw new ArgumentError(`input data has ${input.data.length} values but shape [${s.join(', ')}] needs ${size(s)}`);
@@ -300,8 +317,12 @@ export class Model {
   /** @internal */ outputRegion(op: number): Region { return this.plan.outputs[op]; }
   /** @internal */ switchRegion(op: number): Region | undefined { return this.plan.switches[op]; }
   /** @internal */ inputRegion(): Region { return this.plan.input; }
-  /** @internal The input region of op i (the network input for op 0). */
-  opInputRegion(i: number): Region { return i === 0 ? this.plan.input : this.plan.outputs[i - 1]; }
+  /** @internal The region of tensor t (-1: the network input). */
+  tensorRegion(t: number): Region { return this.regionOf(t, this.plan.input, this.plan.outputs); }
+  /** @internal The first input region of op i. */
+  opInputRegion(i: number): Region { return this.tensorRegion(opInputs(this.network, i)[0]); }
+  /** @internal Byte offsets of op i's constants. */
+  paramOffsets(i: number): ParamOffsets { return this.offsets[i] ?? {}; }
   /** @internal */ get planned(): Plan { return this.plan; }
   /** @internal */ paramsAt(op: number): Params | undefined { return this.params.get(op); }
 
@@ -311,14 +332,14 @@ export class Model {
     if (p) p.packedStale = true;
   }
 
-  /** @internal Conv op i's weights packed for conv2dTransposePacked, packed now if they changed. */
+  /** @internal Op i's weights packed for its backward pass, packed now if they changed. */
   packedWeights(i: number): Region {
     const op = this.network.ops[i];
     const p = this.params.get(i);
-    if (op.kind !== 'conv' || !p?.packed) throw new Error(`op ${i} is not a convolution`);
+    const def = opDef(op);
+    if (!p?.packed || !def.pack) throw new Error(`op ${i} (${op.kind}) keeps no packed weights`);
     if (p.packedStale) {
-      this.kernels.conv2dPackWeights(this.inputShape(i)[0], op.filters, op.kernel[0], op.kernel[1], op.groups,
-        p.weight.offset, p.packed.offset);
+      def.pack(op, this.inputShapes(i), this.kernels, this.offsets[i], p.packed.offset);
       p.packedStale = false;
     }
     return p.packed;
@@ -327,6 +348,7 @@ export class Model {
   /** A layer and point (`conv5`, `relu`), or an imported model's original tensor name (`gpu_0/conv5_1`). */
   resolve(layer: string, point?: string) {
     if (this.network.tensors?.has(layer) && !this.layers.some((l) => l.name === layer)) {
+      // Any tensor name of an imported graph.
       return resolveTensor(this.network, this.layers, layer, point);
     }
     return resolvePoint(this.layers, layer, point);
@@ -335,12 +357,6 @@ export class Model {
 
 function isPixels(x: unknown): x is Pixels {
   return typeof x === 'object' && x !== null && 'width' in x && 'height' in x && 'data' in x;
-}
-
-function weightShape(op: Op, input: Shape): number[] | undefined {
-  if (op.kind === 'conv') return [op.filters, input[0] / op.groups, op.kernel[0], op.kernel[1]];
-  if (op.kind === 'dense') return [op.units, size(input)];
-  return undefined;
 }
 
 function describeArray(a: unknown): string {

@@ -82,11 +82,11 @@ export class Run {
     return project(this, options);
   }
 
-  /** @internal The output of op `op` for the whole batch. */
+  /** @internal Tensor `op` (the output of that op; -1: the network input) for the whole batch. */
   opOutput(op: number): Tensor {
     this.check();
-    const shape = [this.batch, ...this.model.shapes[op]];
-    return { shape, data: this.model.arena.read(this.model.outputRegion(op), 0, size(shape)) };
+    const shape = [this.batch, ...this.model.tensorShape(op)];
+    return { shape, data: this.model.arena.read(this.model.tensorRegion(op), 0, size(shape)) };
   }
 }
 

@@ -1,15 +1,22 @@
 /**
- * The names users address layers by (design.md): `conv1`..`convN` are the convolutions in graph
- * order, `fc{N+1}`.. the dense layers after them. A point picks where on a layer: `conv` (its
- * linear output, before ReLU; for fc layers too), `relu` (the paper's feature map), `pool` (after
- * the next max-pool), `norm` (after the next LRN). Points are looked up from the graph, so
- * ZFNet (relu, pool, norm) and the zoo's ZFNet-512 (relu, norm, pool) both resolve correctly.
+ * The names users address layers by (design.md): `conv1`..`convN` are the convolutions in
+ * topological order, `fc{N+1}`.. the dense layers after them. A point picks where on a layer:
+ * `conv` (its linear output, before ReLU; for fc layers too), `relu` (the paper's feature map),
+ * `pool` (after the next max-pool), `norm` (after the next LRN). Points are looked up from the
+ * graph, following the layer's output while it has a single reader, so ZFNet (relu, pool, norm)
+ * and the zoo's ZFNet-512 (relu, norm, pool) both resolve correctly, and a ResNet conv whose
+ * output feeds a residual Add has its `conv` point only.
+ *
+ * Any tensor name of an imported graph (Network.tensors) is a layer too: it names one tensor,
+ * whose point is `tensor` unless it is one of a short-named layer's points.
  */
 import { ArgumentError } from '../errors.js';
 import type { Network } from './layers.js';
+import { readersOf } from './shapes.js';
 
 export const POINTS = ['conv', 'relu', 'pool', 'norm'] as const;
-export type Point = (typeof POINTS)[number];
+/** A layer point, or `tensor`: any tensor of the graph, by its own name. */
+export type Point = (typeof POINTS)[number] | 'tensor';
 
 export interface NamedLayer {
   name: string;
@@ -22,6 +29,11 @@ export interface NamedLayer {
 
 export function namedLayers(net: Network): NamedLayer[] {
   const layers: NamedLayer[] = [];
+  const readers = readersOf(net);
+  const rectifier = (i: number) => {
+    const op = net.ops[i];
+    return op.kind === 'relu' || (op.kind === 'pointwise' && op.fn === 'clip' && op.alpha === 0);
+  };
   let count = 0;
   net.ops.forEach((op, i) => {
     if (op.kind !== 'conv' && op.kind !== 'dense') return;
@@ -29,12 +41,14 @@ export function namedLayers(net: Network): NamedLayer[] {
     const layer: NamedLayer = {
       name: `${op.kind === 'conv' ? 'conv' : 'fc'}${count}`, kind: op.kind, op: i, points: { conv: i },
     };
-    for (let j = i + 1; j < net.ops.length; j++) {
+    for (let t = i; readers[t + 1].length === 1;) {
+      const j = readers[t + 1][0];
       const k = net.ops[j].kind;
-      if (k === 'conv' || k === 'dense') break;
-      if (k === 'relu' && layer.points.relu === undefined) layer.points.relu = j;
+      if (k === 'conv' || k === 'dense' || (net.ops[j].inputs?.length ?? 1) !== 1) break;
+      if (rectifier(j) && layer.points.relu === undefined) layer.points.relu = j;
       if (k === 'maxpool' && layer.points.pool === undefined) layer.points.pool = j;
       if (k === 'lrn' && layer.points.norm === undefined) layer.points.norm = j;
+      t = j;
     }
     layers.push(layer);
   });
@@ -51,7 +65,8 @@ export function resolvePoint(layers: NamedLayer[], layer: string, point?: string
     { layer: NamedLayer; point: Point; op: number } {
   const found = layers.find((l) => l.name === layer);
   if (!found) {
-    throw new ArgumentError(`unknown layer '${layer}'; this model has ${layers.map((l) => l.name).join(', ')}`);
+    throw new ArgumentError(`unknown layer '${layer}'; this model has ${layers.map((l) => l.name).join(', ')}` +
+      ' (or any tensor name of an imported graph)');
   }
   const p = (point ?? defaultPoint(found)) as Point;
   const op = found.points[p];
@@ -63,26 +78,33 @@ export function resolvePoint(layers: NamedLayer[], layer: string, point?: string
 }
 
 /**
- * Resolve an imported model's original tensor name (`gpu_0/conv5_1`, `input.1`, ...; see
- * Network.tensors) to the layer point it is. Dropout and flatten outputs are their input's data,
- * so they resolve to what precedes them. A tensor that is no layer point (the network input, a
- * softmax output, an average pool's output) is refused, naming the point names that exist.
+ * Resolve an imported model's original tensor name (`gpu_0/conv5_1`, `/layer3/layer3.1/relu_1/Relu_output_0`,
+ * ...; see Network.tensors) to the tensor it is: a short-named layer's point when it is one, else
+ * the tensor itself (point `tensor`, a layer named as the tensor). A view's output (dropout,
+ * flatten) resolves to what it views when that is a layer point, since they hold the same values.
  */
 export function resolveTensor(net: Network, layers: NamedLayer[], name: string, point?: string):
     { layer: NamedLayer; point: Point; op: number } {
-  if (point !== undefined) {
+  if (point !== undefined && point !== 'tensor') {
     throw new ArgumentError(`'${name}' is a tensor of the imported graph, which names one point already; ` +
       `give no point, or use a layer name (${layers.map((l) => l.name).join(', ')})`);
   }
-  let op = net.tensors?.get(name);
+  const op = net.tensors?.get(name);
   if (op === undefined) throw new ArgumentError(`unknown tensor '${name}'`);
-  while (op >= 0 && (net.ops[op].kind === 'dropout' || net.ops[op].kind === 'flatten')) op -= 1;
-  for (const layer of layers) {
-    for (const p of POINTS) {
-      if (layer.points[p] === op) return { layer, point: p, op };
+  let seen = op;
+  for (;;) {
+    for (const layer of layers) {
+      for (const p of POINTS) {
+        if (layer.points[p] === seen) return { layer, point: p, op: seen };
+      }
     }
+    const kind = seen >= 0 ? net.ops[seen].kind : undefined;
+    if ((kind === 'dropout' || kind === 'flatten') && (net.ops[seen].inputs?.length ?? 1) === 1) {
+      seen = net.ops[seen].inputs?.[0] ?? seen - 1;
+      continue;
+    }
+    break;
   }
-  const what = op < 0 ? 'the network input' : `the output of op ${op} (${net.ops[op].kind})`;
-  throw new ArgumentError(`tensor '${name}' is ${what}, which is not a layer point; layer points are ` +
-    `${layers.map((l) => `${l.name} (${Object.keys(l.points).join(', ')})`).join(', ')}`);
+  const kind = op < 0 ? 'conv' : net.ops[op].kind === 'dense' ? 'dense' : 'conv';
+  return { layer: { name, kind, op, points: { tensor: op } }, point: 'tensor', op };
 }

@@ -3,37 +3,43 @@
  * the CLI and the deconvnet read geometry from here; nothing else computes an output size.
  */
 import { ArgumentError } from '../errors.js';
-import type { MaxPoolOp, AvgPoolOp, ConvOp, Network, Op, Shape } from './layers.js';
+import type { Network, Shape } from './layers.js';
+import { opDef } from '../engine/ops/index.js';
+import { unionField } from '../engine/ops/util.js';
 
-/** Output length of a window op along one axis (ONNX/PyTorch rule for ceil mode). */
-export function windowOut(size: number, kernel: number, stride: number, padBefore: number,
-                          padAfter: number, ceil: boolean): number {
-  const span = size + padBefore + padAfter - kernel;
-  if (span < 0) return 0;
-  let out = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
-  // A window must start inside the input or the leading pad, never only in the trailing pad.
-  if (ceil && (out - 1) * stride >= size + padBefore) out -= 1;
-  return out;
+export { windowOut } from '../engine/ops/util.js';
+
+/** The tensors op i reads (tensor -1 is the network input; a chain op reads the one before it). */
+export function opInputs(net: Network, i: number): number[] {
+  return net.ops[i].inputs ?? [i - 1];
 }
 
-export function convOutShape(op: ConvOp, [c, h, w]: Shape): Shape {
-  return [op.filters,
-    windowOut(h, op.kernel[0], op.stride[0], op.pads[0], op.pads[2], false),
-    windowOut(w, op.kernel[1], op.stride[1], op.pads[1], op.pads[3], false)];
-}
-
-export function poolOutShape(op: MaxPoolOp | AvgPoolOp, [c, h, w]: Shape): Shape {
-  return [c,
-    windowOut(h, op.kernel[0], op.stride[0], op.pads[0], op.pads[2], op.ceil),
-    windowOut(w, op.kernel[1], op.stride[1], op.pads[1], op.pads[3], op.ceil)];
+/** Per tensor (index t + 1 for tensor t, so the network input is at 0), the ops that read it. */
+export function readersOf(net: Network): number[][] {
+  const readers: number[][] = Array.from({ length: net.ops.length + 1 }, () => []);
+  net.ops.forEach((op, i) => {
+    for (const t of opInputs(net, i)) if (!readers[t + 1].includes(i)) readers[t + 1].push(i);
+  });
+  return readers;
 }
 
 /** The output shape of every op for one image; throws naming the first op that cannot apply. */
 export function inferShapes(net: Network): Shape[] {
   const shapes: Shape[] = [];
-  let shape: Shape = [...net.input];
+  const shapeOf = (t: number) => (t < 0 ? net.input : shapes[t]);
   net.ops.forEach((op, i) => {
-    shape = opOutShape(op, shape, `${net.name} op ${i} (${op.kind})`);
+    const inputs = opInputs(net, i);
+    if (inputs.some((t) => !Number.isInteger(t) || t < -1 || t >= i)) {
+      throw new ArgumentError(`${net.name}: op ${i} (${op.kind}) reads tensors [${inputs.join(', ')}]; ` +
+        'an op may read only the network input (-1) and the outputs of ops before it');
+    }
+    let shape: Shape;
+    try {
+      shape = opDef(op).shape(op, inputs.map(shapeOf));
+    } catch (e) {
+      if (!(e instanceof ArgumentError)) throw e;
+      throw new ArgumentError(`${net.name} op ${i} (${op.kind}): ${e.message}`);
+    }
     if (shape.some((d) => !(d >= 1))) {
       throw new ArgumentError(`${net.name}: op ${i} (${op.kind}) gives an empty output ` +
         `[${shape.join(', ')}]; the input ${net.input.join('x')} is too small for this network`);
@@ -41,33 +47,6 @@ export function inferShapes(net: Network): Shape[] {
     shapes.push(shape);
   });
   return shapes;
-}
-
-function opOutShape(op: Op, shape: Shape, where: string): Shape {
-  const spatial = shape.length === 3;
-  switch (op.kind) {
-    case 'conv': {
-      if (!spatial) throw new ArgumentError(`${where}: a convolution needs a [C, H, W] input, got [${shape}]`);
-      if (shape[0] % op.groups !== 0 || op.filters % op.groups !== 0) {
-        throw new ArgumentError(`${where}: ${shape[0]} input and ${op.filters} output channels ` +
-          `are not divisible by groups=${op.groups}`);
-      }
-      return convOutShape(op, shape);
-    }
-    case 'maxpool':
-    case 'avgpool':
-      if (!spatial) throw new ArgumentError(`${where}: pooling needs a [C, H, W] input, got [${shape}]`);
-      return poolOutShape(op, shape);
-    case 'lrn':
-      if (shape.length !== 3) throw new ArgumentError(`${where}: LRN needs a [C, H, W] input, got [${shape}]`);
-      return shape;
-    case 'dense':
-      return [op.units];
-    case 'flatten':
-      return [size(shape)];
-    case 'relu': case 'dropout': case 'softmax':
-      return shape;
-  }
 }
 
 export function size(shape: readonly number[]): number {
@@ -87,22 +66,17 @@ export interface ReceptiveField {
   global: boolean;
 }
 
-export function receptiveFields(net: Network): ReceptiveField[] {
-  let rf: ReceptiveField = { offset: [0, 0], jump: [1, 1], extent: [1, 1], global: false };
-  return net.ops.map((op) => {
-    if (op.kind === 'conv' || op.kind === 'maxpool' || op.kind === 'avgpool') {
-      const next: ReceptiveField = { offset: [0, 0], jump: [1, 1], extent: [1, 1], global: rf.global };
-      for (const a of [0, 1] as const) {
-        next.offset[a] = rf.offset[a] - op.pads[a] * rf.jump[a];
-        next.jump[a] = rf.jump[a] * op.stride[a];
-        next.extent[a] = rf.extent[a] + (op.kernel[a] - 1) * rf.jump[a];
-      }
-      rf = next;
-    } else if (op.kind === 'dense' || op.kind === 'flatten') {
-      rf = { ...rf, global: true };
-    }
-    return rf;
+export function receptiveFields(net: Network, shapes: Shape[] = inferShapes(net)): ReceptiveField[] {
+  const fields: ReceptiveField[] = [];
+  const input: ReceptiveField = { offset: [0, 0], jump: [1, 1], extent: [1, 1], global: false };
+  net.ops.forEach((op, i) => {
+    const inputs = opInputs(net, i);
+    const rfs = inputs.map((t) => (t < 0 ? input : fields[t]));
+    const def = opDef(op);
+    const xs = inputs.map((t) => (t < 0 ? net.input : shapes[t]));
+    fields.push(def.field ? def.field(op, rfs, xs, shapes[i]) : unionField(rfs));
   });
+  return fields;
 }
 
 /** A box in input pixels, inclusive-exclusive: rows [y0, y1), columns [x0, x1). */

@@ -16,6 +16,7 @@ import { AbortError, ArgumentError, ModelFormatError } from '../errors.js';
 import { Model, type ModelOptions } from '../engine/model.js';
 import type { Preprocess } from '../graph/layers.js';
 import { readOnnx, type OnnxImport, type OnnxReadOptions } from '../onnx/read.js';
+import type { BoundConstant } from '../onnx/graph.js';
 import { fileSource, type SyncFileReader } from '../onnx/protobuf-reader.js';
 import { ARCHITECTURES } from './architectures.js';
 import { DEFAULT_MODEL, loadDefaultModel } from './default-model.js';
@@ -38,6 +39,8 @@ export interface LoadOptions extends ModelOptions {
   inputSize?: [number, number];
   /** ONNX models: the network's name (default: the file name). */
   name?: string;
+  /** ONNX models: values for graph inputs other than the data input (weights fed as inputs). */
+  constants?: Record<string, BoundConstant>;
   /** URLs: use the offline cache (default true). */
   cache?: boolean;
 }
@@ -64,6 +67,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   const weightProgress = progress && ((f: number) => progress(READ_SHARE + f * (1 - READ_SHARE)));
   const readOptions = (name: string): OnnxReadOptions => ({
     name: options.name ?? name, preprocess: options.preprocess, labels: options.labels, inputSize: options.inputSize,
+    constants: options.constants,
   });
   const build = async (parsed: OnnxImport, onProgress?: (f: number) => void) => {
     const model = await parsed.createModel({ ...options, onProgress });

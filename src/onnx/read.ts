@@ -1,5 +1,5 @@
 /**
- * ONNX import: a ModelProto's bytes -> our Network (src/onnx/ops.ts) -> a Model whose weights
+ * ONNX import: a ModelProto's bytes -> our Network (src/onnx/graph.ts) -> a Model whose weights
  * are copied from the file straight into its wasm memory, once.
  *
  * Memory: the decoder records where each weight lies in the file instead of copying it
@@ -27,7 +27,8 @@ import { Model, type ModelOptions } from '../engine/model.js';
 import type { Network, Preprocess } from '../graph/layers.js';
 import { inferShapes, size } from '../graph/shapes.js';
 import { IMAGENET_LABELS } from '../models/imagenet-labels.js';
-import { mapGraph, type LayerTransfer, type MapOptions, type Mapped, type Transfer } from './ops.js';
+import { mapGraph, type MapOptions, type Mapped, type ParamTransfer } from './graph.js';
+import type { Transfer } from './map-context.js';
 import { decodeModel, type ModelRef } from './proto.js';
 import { memorySource, type ByteSource } from './protobuf-reader.js';
 import { checkFloatTensor, readFloats } from './tensor-data.js';
@@ -149,28 +150,49 @@ function outputSize(network: Network): number {
 
 const TRANSPOSE_BLOCK_FLOATS = 1 << 18;
 
-function writeWeights(source: ByteSource, transfers: LayerTransfer[], model: Model, options: WeightOptions): void {
-  const total = transfers.reduce((n, t) => n + size(model.paramsAt(t.op)?.shape ?? []), 0) || 1;
+function writeWeights(source: ByteSource, transfers: ParamTransfer[], model: Model, options: WeightOptions): void {
+  const target = (t: ParamTransfer) => {
+    const p = model.paramsAt(t.op)?.all[t.name];
+    if (!p) throw new Error(`op ${t.op} has no constant '${t.name}'`);
+    return p;
+  };
+  const total = transfers.reduce((n, t) => n + size(target(t).shape), 0) || 1;
   let done = 0;
+  const named = new Map(model.layers.map((l) => [l.op, l.name]));
   for (const t of transfers) {
     if (options.signal?.aborted) throw new AbortError('loading the model was cancelled');
-    const p = model.paramsAt(t.op);
-    if (!p) throw new Error(`op ${t.op} has no weights`);
-    const where = model.layers.find((l) => l.op === t.op)?.name ?? `op ${t.op}`;
+    const p = target(t);
+    const where = `${named.get(t.op) ?? `op ${t.op} (${model.network.ops[t.op].kind})`} ${t.name}`;
     // Views of the wasm memory: the memory does not grow while the weights are written.
-    writeTransfer(source, t.weight, model.arena.f32(p.weight), `${where} weights`);
-    p.packedStale = true;
-    if (p.bias) {
-      const bias = model.arena.f32(p.bias);
-      if (t.bias) writeTransfer(source, t.bias, bias, `${where} bias`);
-      else bias.fill(0);
-    }
+    writeTransfer(source, t.transfer, model.arena.f32(p.region), where);
+    model.markWeightsChanged(t.op);
     done += size(p.shape);
     options.onProgress?.(done / total);
   }
 }
 
 function writeTransfer(source: ByteSource, t: Transfer, dest: Float32Array, what: string): void {
+  writeValues(source, t, dest, what);
+  if (t.rowScale) {
+    const rows = t.rowScale.length, per = dest.length / rows;
+    for (let r = 0; r < rows; r++) for (let i = r * per; i < (r + 1) * per; i++) dest[i] *= t.rowScale[r];
+  }
+}
+
+function writeValues(source: ByteSource, t: Transfer, dest: Float32Array, what: string): void {
+  if (!t.tensor) {
+    const v = t.values ?? [];
+    if (v.length !== dest.length && !(t.broadcast && v.length === 1)) {
+      throw new ModelFormatError(`${what}: ${v.length} values do not fill ${dest.length}`);
+    }
+    if (t.transpose) {
+      const [rows, cols] = t.transpose;
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dest[c * rows + r] = v[r * cols + c] * t.scale;
+      return;
+    }
+    for (let i = 0; i < dest.length; i++) dest[i] = v[t.broadcast ? 0 : i] * t.scale;
+    return;
+  }
   const count = checkFloatTensor(t.tensor);
   if (t.broadcast ? count !== 1 : count !== dest.length) {
     throw new ModelFormatError(`${what}: tensor '${t.tensor.name}' has ${count} values, the layer needs ${t.broadcast ? 1 : dest.length}`);

@@ -108,6 +108,12 @@ export function networkToOnnx(network: Network, weights: WeightSource, options: 
   const getWeights = typeof weights === 'function' ? weights : (name: string) => weights.get(name);
 
   const shapes = inferShapes(network);
+  network.ops.forEach((op, i) => {
+    if (!(op.kind in POINT_NAMES) || (op.inputs && (op.inputs.length !== 1 || op.inputs[0] !== i - 1))) {
+      throw new ArgumentError(`${network.name}: op ${i} (${op.kind}) cannot be exported; the ONNX writer writes ` +
+        `chains of ${Object.keys(POINT_NAMES).join(', ')} (import the original file instead)`);
+    }
+  });
   const inputShape = (i: number): Shape => (i === 0 ? [...network.input] : shapes[i - 1]);
   const layerAt = new Map(namedLayers(network).map((l) => [l.op, l.name]));
 
@@ -270,7 +276,7 @@ export function networkToOnnx(network: Network, weights: WeightSource, options: 
 }
 
 /** The name part of each non-layer op's node: the points of src/graph/names.ts where they exist. */
-const POINT_NAMES: Record<Op['kind'], string> = {
+const POINT_NAMES: Partial<Record<Op['kind'], string>> = {
   conv: 'conv', dense: 'fc', relu: 'relu', maxpool: 'pool', lrn: 'norm', avgpool: 'avgpool',
   dropout: 'dropout', flatten: 'flatten', softmax: 'softmax',
 };

@@ -6,20 +6,21 @@ type Ptr = number;
 
 export interface Kernels {
   conv2dScratchFloats(C: number, OC: number, KH: number, KW: number, OH: number, OW: number, groups: number): number;
+  /** DH/DW (after PL in the conv2d* calls): dilations, >= 1; tap (ky, kx) reads x[oy*SH - PT + ky*DH, ox*SW - PL + kx*DW]. */
   conv2d(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number, SH: number, SW: number,
-         PT: number, PL: number, OH: number, OW: number, groups: number,
+         PT: number, PL: number, DH: number, DW: number, OH: number, OW: number, groups: number,
          x: Ptr, w: Ptr, bias: Ptr, y: Ptr, scratch: Ptr): void;
   conv2dTranspose(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number, SH: number,
-                  SW: number, PT: number, PL: number, OH: number, OW: number, groups: number,
+                  SW: number, PT: number, PL: number, DH: number, DW: number, OH: number, OW: number, groups: number,
                   dy: Ptr, w: Ptr, dx: Ptr, scratch: Ptr): void;
   conv2dTransposePacked(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number, SH: number,
-                        SW: number, PT: number, PL: number, OH: number, OW: number, groups: number,
+                        SW: number, PT: number, PL: number, DH: number, DW: number, OH: number, OW: number, groups: number,
                         dy: Ptr, wPacked: Ptr, dx: Ptr, scratch: Ptr): void;
   conv2dPackWeights(C: number, OC: number, KH: number, KW: number, groups: number, w: Ptr, dst: Ptr): void;
   conv2dPackedWeightFloats(C: number, OC: number, KH: number, KW: number, groups: number): number;
   conv2dTransposeScratchFloats(C: number, OC: number, KH: number, KW: number, OH: number, OW: number, groups: number): number;
   conv2dFilterGrad(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number, SH: number, SW: number,
-                   PT: number, PL: number, OH: number, OW: number, groups: number,
+                   PT: number, PL: number, DH: number, DW: number, OH: number, OW: number, groups: number,
                    x: Ptr, dy: Ptr, dw: Ptr, db: Ptr, scratch: Ptr): void;
   conv2dFilterGradScratchFloats(C: number, OC: number, KH: number, KW: number, OH: number, OW: number, groups: number): number;
   maxpool(planes: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
@@ -47,6 +48,10 @@ export interface Kernels {
   applyMask(n: number, x: Ptr, mask: Ptr, y: Ptr): void;
   softmax(N: number, classes: number, x: Ptr, y: Ptr): void;
   fill(p: Ptr, v: number, n: number): void;
+  /** n floats from src to dst. */
+  copy(n: number, src: Ptr, dst: Ptr): void;
+  /** dst += src over n floats. */
+  accumulate(n: number, src: Ptr, dst: Ptr): void;
   cropWindow(C: number, H: number, W: number, y0: number, x0: number, h: number, w: number, src: Ptr, dst: Ptr): void;
   placeWindow(C: number, H: number, W: number, y0: number, x0: number, h: number, w: number, src: Ptr, dst: Ptr): void;
   /** Strided move over 5 axes (assembly/strided.ts): for every index i < d, with a = src + 4*Σ ik*sk and
@@ -83,4 +88,20 @@ export interface Kernels {
   softmaxAxis(outer: number, len: number, inner: number, x: Ptr, y: Ptr): void;
   /** dx = y * (dy - sum over the axis of dy * y), y softmaxAxis's output; dx may be dy. */
   softmaxAxisBackward(outer: number, len: number, inner: number, y: Ptr, dy: Ptr, dx: Ptr): void;
+  /**
+   * Depthwise convolution (assembly/depthwise.ts), ONNX Conv with group == C == M: weights [C, 1, KH, KW],
+   * y [N, C, OH, OW] = bias[c] + sum w[c, ky, kx] * x[n, c, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW] (zero
+   * padding; bias 0 = none; OH/OW from the caller, with the dilated extent (K - 1)*D + 1). No scratch.
+   */
+  depthwiseConv2d(N: number, C: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+                  PT: number, PL: number, DH: number, DW: number, OH: number, OW: number,
+                  x: Ptr, w: Ptr, bias: Ptr, y: Ptr): void;
+  /** The adjoint of depthwiseConv2d (no bias) with the forward's geometry: overwrites all of dx [N, C, H, W]. */
+  depthwiseConv2dTranspose(N: number, C: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+                           PT: number, PL: number, DH: number, DW: number, OH: number, OW: number,
+                           dy: Ptr, w: Ptr, dx: Ptr): void;
+  /** ACCUMULATES the filter gradient onto dw [C, 1, KH, KW] and the bias gradient onto db [C] (db 0 = none). */
+  depthwiseConv2dFilterGrad(N: number, C: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+                            PT: number, PL: number, DH: number, DW: number, OH: number, OW: number,
+                            x: Ptr, dy: Ptr, dw: Ptr, db: Ptr): void;
 }

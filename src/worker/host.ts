@@ -216,7 +216,7 @@ export class EngineHost {
     });
     this.info = {
       source: typeof m.source === 'string' ? m.source : 'file', name: net.name, backend: model.backend,
-      input: [...net.input], preprocess: net.preprocess, classes,
+      input: [...net.input] as [number, number, number], preprocess: net.preprocess, classes,
       labels: Array.from({ length: classes }, (_, i) => net.labels?.[i] ?? `class ${i}`),
       layers, memoryBytes: model.memoryBytes, ms: performance.now() - t0,
     };

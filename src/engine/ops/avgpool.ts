@@ -1,0 +1,42 @@
+/**
+ * AveragePool and GlobalAveragePool (a window over the whole map), with ceil mode and
+ * count_include_pad as ONNX/PyTorch define them. Backward spreads each value evenly over its window.
+ */
+import type { AvgPoolOp } from '../../graph/layers.js';
+import type { OpDef } from './types.js';
+import { poolAttrs, poolShape } from './maxpool.js';
+import { imageInput } from '../../onnx/spatial.js';
+import { growByWindow, only, size, spatial, windowField } from './util.js';
+
+export const avgpool: OpDef<AvgPoolOp> = {
+  kind: 'avgpool',
+  shape(op, inputs) {
+    const [c, h, w] = spatial(only(inputs, 'an average pool'), 'an average pool');
+    return poolShape(op, c, h, w);
+  },
+  forward(op, { k, n, x: [x], xs: [[c, h, w]], y, ys: [, oh, ow] }) {
+    k.avgpool(n * c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
+      op.pads[2], op.pads[3], oh, ow, op.countIncludePad ? 1 : 0, x, y);
+  },
+  backward(op, { k, xs: [[c, h, w]], ys: [, oh, ow], dy, dx: [dx], span }) {
+    // The whole map: dy is exactly 0 outside its span, so the result is 0 outside the grown span.
+    k.avgpoolBackward(c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
+      op.pads[2], op.pads[3], oh, ow, op.countIncludePad ? 1 : 0, dy, dx);
+    return [growByWindow(span, op, h, w)];
+  },
+  field: (op, [rf]) => windowField(rf, op),
+  macs: (op, inputs, out) => size(out) * op.kernel[0] * op.kernel[1] / 4,
+};
+
+avgpool.onnx = {
+  AveragePool(m) {
+    m.attrs.allow('auto_pad', 'ceil_mode', 'count_include_pad', 'dilations', 'kernel_shape', 'pads', 'strides');
+    const x = imageInput(m);
+    m.emit({ kind: 'avgpool', ...poolAttrs(m, x.shape), countIncludePad: m.attrs.int('count_include_pad', 0) !== 0 }, [x.id]);
+  },
+  GlobalAveragePool(m) {
+    m.attrs.allow();
+    const x = imageInput(m);
+    m.emit({ kind: 'avgpool', kernel: [x.shape[1], x.shape[2]], stride: [1, 1], pads: [0, 0, 0, 0], ceil: false, countIncludePad: false }, [x.id]);
+  },
+};

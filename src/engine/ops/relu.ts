@@ -1,0 +1,30 @@
+/**
+ * Relu, the paper's rectifier. Backward by mode: the deconvnet rectifies the reconstruction
+ * (relu(R), ignoring the forward pass), gradient passes R where the forward output was positive,
+ * guided does both.
+ */
+import type { ReluOp } from '../../graph/layers.js';
+import type { OpDef } from './types.js';
+import { only, overSpan, size } from './util.js';
+
+export const relu: OpDef<ReluOp> = {
+  kind: 'relu',
+  shape: (op, inputs) => only(inputs, 'Relu'),
+  forward(op, { k, n, x: [x], y, ys }) { k.relu(n * size(ys), x, y); },
+  backward(op, { k, mode, y, ys, dy, dx: [dx], span }) {
+    overSpan(ys, span, (o, length) => {
+      if (mode === 'deconvnet') k.relu(length, dy + o, dx + o);
+      else if (mode === 'gradient') k.reluBackward(length, y + o, dy + o, dx + o);
+      else k.reluGuided(length, y + o, dy + o, dx + o);
+    });
+    return [span];
+  },
+  rectifier: () => true,
+};
+
+relu.onnx = {
+  Relu(m) {
+    m.attrs.allow();
+    m.emit({ kind: 'relu' }, [m.data(0).id]);
+  },
+};

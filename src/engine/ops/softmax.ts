@@ -1,0 +1,50 @@
+/**
+ * Softmax over one axis of each image's tensor, or over all of its values (the classifier's
+ * head). Backward: the exact Jacobian-vector product, y * (dy - sum(dy * y)) along the axis.
+ */
+import { ArgumentError } from '../../errors.js';
+import type { Shape, SoftmaxOp } from '../../graph/layers.js';
+import type { OpDef } from './types.js';
+import { GLOBAL_FIELD, only, size } from './util.js';
+
+/** [outer, len, inner] of one image's tensor around the softmax axis. */
+function around(op: SoftmaxOp, shape: Shape): [number, number, number] {
+  if (op.axis === undefined) return [1, size(shape), 1];
+  if (op.flat) return [size(shape.slice(0, op.axis)), size(shape.slice(op.axis)), 1];
+  return [size(shape.slice(0, op.axis)), shape[op.axis], size(shape.slice(op.axis + 1))];
+}
+
+export const softmax: OpDef<SoftmaxOp> = {
+  kind: 'softmax',
+  shape(op, inputs) {
+    const x = only(inputs, 'Softmax');
+    if (op.axis !== undefined && !(op.axis >= 0 && op.axis < x.length)) {
+      throw new ArgumentError(`softmax axis ${op.axis} is out of range for [${x.join(', ')}]`);
+    }
+    return x;
+  },
+  forward(op, { k, n, x: [x], xs: [xs], y }) {
+    const [outer, len, inner] = around(op, xs);
+    if (op.axis === undefined) k.softmax(n, len, x, y);
+    else k.softmaxAxis(n * outer, len, inner, x, y);
+  },
+  backward(op, { k, y, ys, dy, dx: [dx] }) {
+    const [outer, len, inner] = around(op, ys);
+    k.softmaxAxisBackward(outer, len, inner, y, dy, dx);
+    return [null];
+  },
+  field: (op, [rf]) => GLOBAL_FIELD(rf),
+};
+
+softmax.onnx = {
+  Softmax(m) {
+    m.attrs.allow('axis');
+    const x = m.data(0);
+    const rank = m.rank(x.shape);
+    const axis = m.axis(m.attrs.int('axis', m.opset < 13 ? 1 : -1)!, rank);
+    // Over every value of each image: the classifier head's softmax, and the kernel made for it.
+    const all = m.opset < 13 ? axis === 0 && !m.wholeTensor : x.shape.every((d, i) => i === axis || d === 1);
+    if (all) m.emit({ kind: 'softmax' }, [x.id]);
+    else m.emit({ kind: 'softmax', axis, ...(m.opset < 13 ? { flat: true } : {}) }, [x.id]);
+  },
+};
