@@ -37,6 +37,7 @@ export function fromValues(dims: number[], values: ArrayLike<number>, int: boole
 
 /** A file tensor as a constant; its values are read on first use. */
 export function fromTensor(source: ByteSource, t: TensorRef): Const {
+  elementCount(t); // absurd or negative dims are refused up front, before anything reads them
   const int = INT_TYPES.has(t.dataType);
   if (!int && !FLOAT_TYPES.has(t.dataType)) {
     return { dims: t.dims, int, ref: t, values: () => { throw new ModelFormatError(`tensor '${t.name}' is ${dataTypeName(t.dataType)}; only FLOAT and integer tensors are supported`); } };

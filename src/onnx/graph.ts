@@ -270,7 +270,7 @@ class GraphMapper {
           const s = state.get(p);
           if (s === 1) {
             const cycle = stack.slice(stack.findIndex((e) => e.node === p)).map((e) => this.describe(e.node));
-            throw new ModelFormatError(`the graph has a cycle: ${cycle.slice(0, 4).join(' -> ')}${cycle.length > 4 ? ' -> ...' : ''} ` +
+            throw new ModelFormatError(`the graph has a cycle: ${cycle.slice(0, 8).join(' -> ')}${cycle.length > 8 ? ' -> ...' : ''} ` +
               `-> ${this.describe(p)}`);
           }
           if (s === 2) continue;
@@ -318,15 +318,18 @@ class GraphMapper {
       throw new ModelFormatError(`${where} has shape ${text}; zf-visualizer takes inputs of 1 to 4 axes after the batch`);
     }
     const fallback = this.options.inputSize ?? [224, 224];
+    const image = dims.length === 4;
+    const axisName = (i: number) => (image ? ['batch', 'channel count', 'height', 'width'][i] : `axis ${i}`);
     const known = (d: number | string | undefined, i: number): number => {
       if (typeof d === 'number') {
-        if (d === 0) throw new ModelFormatError(`${where} has a zero-sized axis ${i} (shape ${text})`);
-        if (d < 0) throw new ModelFormatError(`${where} has a negative axis ${i} ${d}`);
+        if (d === 0) throw new ModelFormatError(`${where} has a zero-sized ${axisName(i)} (shape ${text})`);
+        if (d < 0) throw new ModelFormatError(`${where} has a negative ${axisName(i)} ${d}`);
         return d;
       }
-      if (dims.length === 4 && (i === 2 || i === 3)) return fallback[i - 2];
+      if (image && (i === 2 || i === 3)) return fallback[i - 2];
       if (i === 0 && !this.wholeTensor) return 1;
-      throw new ModelFormatError(`${where}: axis ${i} is symbolic ('${d ?? '?'}') in shape ${text}; only the batch and, for images, the height and width may be`);
+      throw new ModelFormatError(`${where}: the ${axisName(i)} is symbolic ('${d ?? '?'}') in shape ${text}; ` +
+        `${image && i === 1 ? 'the channel count must be fixed' : 'only the batch and an image\'s height and width may be'}`);
     };
     const full = dims.map(known);
     const shape = this.wholeTensor ? full : full.slice(1);
@@ -370,7 +373,7 @@ class GraphMapper {
     for (let j = 0; j < node.outputs.length; j++) {
       const out = node.outputs[j];
       if (out && !this.values.has(out) && (this.readCount.get(out) ?? 0) > 0) {
-        throw new ModelFormatError(`output ${j} ('${out}') of ${this.describe(node)} is used, but zf-visualizer does not compute it`);
+        throw new ModelFormatError(`output '${out}' of ${this.describe(node)} is used, but zf-visualizer does not compute it (output ${j})`);
       }
     }
   }

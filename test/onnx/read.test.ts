@@ -159,8 +159,10 @@ describe('imported models in the engine', () => {
     expect(run.activation('gpu_0/pool1_1')).toEqual(run.activation('conv1', 'pool'));
     expect(run.activation('gpu_0/fc7_2')).toEqual(run.activation('fc7', 'relu'));
     expect(model.resolve('OC2_DUMMY_0')).toMatchObject({ layer: { name: 'conv5' }, point: 'pool' });
-    expect(() => run.activation('gpu_0/softmax_1')).toThrow(/not a layer point/);
-    expect(() => run.activation('gpu_0/data_0')).toThrow(/network input/);
+    // Any tensor of the graph is a layer: the output, the input itself.
+    expect(run.activation('gpu_0/softmax_1')).toEqual(run.output());
+    expect(model.resolve('gpu_0/softmax_1')).toMatchObject({ point: 'tensor', layer: { name: 'gpu_0/softmax_1' } });
+    expect(Array.from(run.activation('gpu_0/data_0').data)).toEqual(Array.from(seededInput([1, 3, 224, 224], 1).data));
     expect(() => run.activation('gpu_0/conv5_1', 'relu')).toThrow(ArgumentError);
     expect(() => run.activation('gpu_0/nothing')).toThrow(/unknown layer/);
     // Dropout outputs are their input's data.

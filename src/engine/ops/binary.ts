@@ -6,6 +6,7 @@
 import type { BinaryOp, Shape } from '../../graph/layers.js';
 import type { OpDef } from './types.js';
 import type { MapContext } from '../../onnx/map-context.js';
+import type { Const } from '../../onnx/consts.js';
 import { broadcastShapes, broadcastStrides, dims5, strides5 } from './layout.js';
 import { GLOBAL_FIELD, size, unionField } from './util.js';
 
@@ -66,9 +67,26 @@ function mapBinary(m: MapContext, fn: BinaryOp['fn'], left: number, right: numbe
   const side: 0 | 1 = m.isData(left) ? 1 : 0;
   const x = m.data(side === 1 ? left : right);
   const c = m.constant(side === 1 ? right : left, side === 1 ? 'B' : 'A')!;
+  if (fn === 'add' && foldIntoBias(m, x.id, c)) return x.id;
   const rank = m.rank(x.shape);
   const shape = m.constantShape(c, rank, 'the constant operand');
   return m.emit({ kind: 'binary', fn, constant: { shape, side } }, [x.id], { b: { values: c.values(), scale: 1 } });
+}
+
+/**
+ * MatMul + Add of a per-unit constant is a fully connected layer with a bias: the Add becomes
+ * the dense op's bias when nothing else reads the MatMul's output.
+ */
+function foldIntoBias(m: MapContext, id: number, c: Const): boolean {
+  const dense = m.producer(id);
+  const params = m.params(id);
+  if (dense?.kind !== 'dense' || dense.bias || !params || m.readers(id) !== 1 || c.int) return false;
+  const n = c.dims.reduce((a, b) => a * b, 1);
+  if ((n !== dense.units && n !== 1) || c.dims.filter((d) => d !== 1).length > 1) return false;
+  dense.bias = true;
+  params.bias = { values: c.values(), scale: 1, broadcast: n === 1 && dense.units !== 1 };
+  m.alias(id);
+  return true;
 }
 
 const twoInputs = (fn: BinaryOp['fn']) => (m: MapContext) => {

@@ -10,6 +10,7 @@ import type { ConvOp } from '../../graph/layers.js';
 import type { OpDef } from './types.js';
 import { growByWindow, only, size, spatial, windowField, windowOut } from './util.js';
 import { imageInput, spatialAttrs, transferOf } from '../../onnx/spatial.js';
+import { dataTypeName } from '../../onnx/proto.js';
 
 /** One filter per input channel, one output per filter: the depthwise kernel's case. */
 export function isDepthwise(op: ConvOp, channels: number): boolean {
@@ -87,7 +88,7 @@ conv.onnx = {
     const x = imageInput(m);
     if (m.inputCount() > 3) throw m.fail(`has ${m.inputCount()} inputs; Conv takes X, W, B`);
     const w = m.constant(1, 'weight')!;
-    if (w.int) throw m.fail('its weight is not float');
+    if (w.int || (w.ref && w.ref.dataType !== 1)) throw m.fail(`weight '${w.ref?.name ?? ''}' is ${dataTypeName(w.ref?.dataType ?? 7)}; weights must be FLOAT`);
     if (w.dims.length !== 4) throw m.fail(`weight [${w.dims.join(', ')}] is not 4-D; only 2-D convolutions are supported`);
     const [filters, perGroup, kh, kw] = w.dims;
     if (filters * perGroup * kh * kw === 0) throw m.fail(`weight [${w.dims.join(', ')}] is empty`);
@@ -104,7 +105,7 @@ conv.onnx = {
     }
     const { stride, pads, dilations } = spatialAttrs(a, [kh, kw], x.shape);
     const b = m.constant(2, 'bias', false);
-    if (b && (b.int || b.dims.reduce((p, d) => p * d, 1) !== filters)) throw m.fail(`bias [${b.dims.join(', ')}] does not fit ${filters} filters`);
+    if (b && (b.int || b.dims.reduce((p, d) => p * d, 1) !== filters)) throw m.fail(`bias '${b.ref?.name ?? ''}' [${b.dims.join(', ')}] does not fit ${filters} units`);
     const op: ConvOp = { kind: 'conv', filters, kernel: [kh, kw], stride, pads, groups, bias: !!b };
     if (dilations[0] !== 1 || dilations[1] !== 1) op.dilations = dilations;
     m.emit(op, [x.id], { weight: transferOf(w), ...(b ? { bias: transferOf(b) } : {}) });
