@@ -8,7 +8,7 @@
 import { ModelFormatError } from '../errors.js';
 import type { Attrs } from './attrs.js';
 import { broadcast, count, elementwise, fromValues, stridesOf, strided, type Const } from './consts.js';
-import { DataType, type NodeRef } from './proto.js';
+import { DataType, type NodeRef, type TensorRef } from './proto.js';
 
 const UNARY: Record<string, (x: number) => number> = {
   Neg: (x) => -x, Sqrt: Math.sqrt, Reciprocal: (x) => 1 / x, Floor: Math.floor, Ceil: Math.ceil, Abs: Math.abs,
@@ -32,7 +32,8 @@ const FLOAT_CASTS = new Set<number>([DataType.FLOAT, 10, 11, 16]);
  * The node's outputs computed from constant inputs, or undefined when its op is not one that
  * folds (the op's own mapping then sees it).
  */
-export function foldNode(node: NodeRef, a: Attrs, opset: number, inputs: (Const | undefined)[], where: string): Const[] | undefined {
+export function foldNode(node: NodeRef, a: Attrs, opset: number, inputs: (Const | undefined)[], where: string,
+                         tensor: (t: TensorRef) => Const): Const[] | undefined {
   const op = node.opType;
   const x = inputs[0];
   const need = (j: number, role: string): Const => {
@@ -169,9 +170,9 @@ export function foldNode(node: NodeRef, a: Attrs, opset: number, inputs: (Const 
       const attr = a.raw('value');
       let value = 0, int = false;
       if (attr?.t) {
-        int = attr.t.dataType !== DataType.FLOAT;
-        value = attr.t.inline?.[0] ?? 0;
-        if (attr.t.inline === undefined && (attr.t.raw || attr.t.fragments.length)) return undefined; // read by the mapping's own path
+        const c = tensor(attr.t);
+        int = c.int;
+        value = c.values()[0] ?? 0;
       }
       if (count(dims) > 2 ** 24) throw new ModelFormatError(`${where}: a constant of shape [${dims}] is too large`);
       return [fromValues(dims, new Float64Array(count(dims)).fill(value), int)];

@@ -71,9 +71,9 @@ const MAPPINGS: Map<string, OnnxMapping> = (() => {
   return m;
 })();
 
-/** Every ONNX op type we import, for messages. */
+/** Every ONNX op type that may compute on the data, for messages. */
 export function supportedOps(): string[] {
-  return [...new Set([...MAPPINGS.keys(), ...FOLDABLE, 'Constant', 'Identity'])].sort();
+  return [...new Set([...MAPPINGS.keys(), 'Cast', 'Constant', 'Identity', 'Shape'])].sort();
 }
 
 /** A mapping needed the batch axis: map the graph again as one whole tensor. */
@@ -358,7 +358,8 @@ class GraphMapper {
     }
     if (inputs.every((v) => !v || v.kind === 'const') || node.opType === 'Shape') {
       const folded = foldNode(node, new Attrs(node, this.describe(node), this.opset), this.opset,
-        inputs.map((v) => (v?.kind === 'const' ? v.c : v ? this.dataShapeConst(v.id) : undefined)), this.describe(node));
+        inputs.map((v) => (v?.kind === 'const' ? v.c : v ? this.dataShapeConst(v.id) : undefined)), this.describe(node),
+        (t) => fromTensor(this.source, t));
       if (folded) {
         folded.forEach((c, j) => this.setConstant(node, j, c));
         return;
@@ -366,8 +367,9 @@ class GraphMapper {
     }
     const mapping = MAPPINGS.get(node.opType);
     if (!mapping) {
-      throw new ModelFormatError(`${this.describe(node)}: op '${node.opType}' is not supported; zf-visualizer imports ` +
-        `${supportedOps().join(', ')}`);
+      const onConstants = FOLDABLE.includes(node.opType) ? ' on the data (only on constants, computed at load)' : '';
+      throw new ModelFormatError(`${this.describe(node)}: op '${node.opType}' is not supported${onConstants}; zf-visualizer runs ` +
+        `${supportedOps().join(', ')} (opset ${this.opset})`);
     }
     mapping(this.context(node, inputs));
     for (let j = 0; j < node.outputs.length; j++) {

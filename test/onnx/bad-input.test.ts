@@ -149,7 +149,7 @@ describe('broken files: a ModelFormatError each, saying what is wrong', () => {
 
   test('an unsupported op names the op type, the node and the opset', async () => {
     const e = await failure(small(11, (g) => { node(g, 'relu1').op = 'Erf'; }));
-    expect(e.message).toMatch(/Erf node 'relu1' \(opset 11\): op 'Erf' is not supported; zf-visualizer imports .*BatchNormalization.*Conv/);
+    expect(e.message).toMatch(/Erf node 'relu1' \(opset 11\): op 'Erf' is not supported; zf-visualizer runs .*BatchNormalization.*Conv/);
     const unnamed = await failure(small(13, (g) => { node(g, 'relu1').op = 'LayerNormalization'; node(g, 'relu1').name = ''; }));
     expect(unnamed.message).toMatch(/LayerNormalization node #1 \(unnamed\) \(opset 13\)/);
     const domain = await failure(small(13, (g) => { node(g, 'relu1').domain = 'com.microsoft'; }));
