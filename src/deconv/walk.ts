@@ -36,6 +36,37 @@ export interface Seed {
  */
 export function walkDown(model: Model, image: number, start: number, seed: Seed, mode: ProjectionMode,
                          fullMaps: boolean, out: Float32Array): Span {
+  const { written, spans } = walk(model, image, start, seed, mode, fullMaps, -1);
+  const span = spans[0];
+  const input = model.network.input;
+  const result = model.arena.f32(model.planned.back.grads[0]).subarray(0, size(input));
+  if (!written[0]) return span; // the start does not depend on the input: nothing comes back
+  if (!span || input.length !== 3) {
+    out.set(result);
+  } else {
+    const [c, h, w] = input;
+    for (let ch = 0; ch < c; ch++) {
+      for (let y = span.y0; y < span.y1; y++) {
+        const row = (ch * h + y) * w;
+        out.set(result.subarray(row + span.x0, row + span.x1), row + span.x0);
+      }
+    }
+  }
+  return span;
+}
+
+/**
+ * The gradient (by `mode`'s rules) of the seed at tensor `start` with respect to tensor `stop`
+ * (an earlier tensor, -1 the input), one image; undefined when `start` does not depend on it.
+ */
+export function gradientAt(model: Model, image: number, start: number, seed: Seed, mode: ProjectionMode, stop: number): Float32Array | undefined {
+  const { written } = walk(model, image, start, { ...seed, span: null }, mode, true, stop);
+  if (!written[stop + 1]) return undefined;
+  return model.arena.read(model.planned.back.grads[stop + 1], 0, size(model.tensorShape(stop)));
+}
+
+/** Visit ops from `start` down to just above tensor `stop`, summing each tensor's gradient. */
+function walk(model: Model, image: number, start: number, seed: Seed, mode: ProjectionMode, fullMaps: boolean, stop: number) {
   const { arena, network, kernels: k } = model;
   const back = model.planned.back;
   const grad = (t: number): Region => back.grads[t + 1];
@@ -50,7 +81,7 @@ export function walkDown(model: Model, image: number, start: number, seed: Seed,
   // Byte offset of this image's part of tensor t in the forward buffers.
   const at = (t: number) => model.tensorRegion(t).offset + image * size(model.tensorShape(t)) * 4;
 
-  for (let i = start; i >= 0; i--) {
+  for (let i = start; i > stop; i--) {
     if (!written[i + 1]) continue;
     const op = network.ops[i];
     const def = opDef(op);
@@ -93,20 +124,5 @@ export function walkDown(model: Model, image: number, start: number, seed: Seed,
       written[t + 1] = 1;
     });
   }
-  const span = spans[0];
-  const input = model.network.input;
-  const result = arena.f32(grad(-1)).subarray(0, size(input));
-  if (!written[0]) return span; // the start does not depend on the input: nothing comes back
-  if (!span || input.length !== 3) {
-    out.set(result);
-  } else {
-    const [c, h, w] = input;
-    for (let ch = 0; ch < c; ch++) {
-      for (let y = span.y0; y < span.y1; y++) {
-        const row = (ch * h + y) * w;
-        out.set(result.subarray(row + span.x0, row + span.x1), row + span.x0);
-      }
-    }
-  }
-  return span;
+  return { written, spans };
 }

@@ -10,6 +10,7 @@ import type { Point } from '../graph/names.js';
 import type { Model } from './model.js';
 import type { SwitchTensor, Tensor } from './tensor.js';
 import { project, type ProjectOptions, type Projection } from '../deconv/project.js';
+import { gradcam, type GradCam, type GradcamOptions } from '../deconv/gradcam.js';
 
 export interface ClassScore { index: number; label: string; probability: number }
 
@@ -80,6 +81,19 @@ export class Run {
   projectSync(options: ProjectOptions): Projection {
     this.check();
     return project(this, options);
+  }
+
+  /**
+   * Grad-CAM at a layer (any tensor of an imported graph) for a class (default: the top one):
+   * see src/deconv/gradcam.ts. `guided: true` adds guided Grad-CAM at the input's resolution.
+   */
+  async gradcam(options: GradcamOptions): Promise<GradCam> {
+    return this.gradcamSync(options);
+  }
+
+  gradcamSync(options: GradcamOptions): GradCam {
+    this.check();
+    return gradcam(this, options);
   }
 
   /** @internal Tensor `op` (the output of that op; -1: the network input) for the whole batch. */
