@@ -111,7 +111,7 @@ export interface OcclusionResult {
    * How it ran: the path, the pool workers that computed positions (0 when its pool could not
    * start, or this thread finished before it did), whether this thread computed too, the time (ms).
    */
-  path: 'fast' | 'naive';
+  path: 'fast' | 'naive' | 'batched';
   workers: number;
   local: boolean;
   milliseconds: number;
@@ -229,8 +229,11 @@ export async function occlusion(model: Model, input: Tensor | Pixels, options: O
 
   let values: OcclusionValues;
   let workers = 0, local = true;
-  if (options.naive) {
+  const path = options.naive ? 'naive' : fastPathApplies(model) ? 'fast' : 'batched';
+  if (path === 'naive') {
     values = await naive(model, image, boxes, fill, target, options);
+  } else if (path === 'batched') {
+    values = await batched(model, image, boxes, fill, target, batch, options);
   } else {
     local = options.local ?? true;
     const threads = options.workers ?? await availableCores();
@@ -252,7 +255,7 @@ export async function occlusion(model: Model, input: Tensor | Pixels, options: O
     baseline: {
       probability: probabilities[classIndex], activation: baseTotal, top: baseTop, topProbability: probabilities[baseTop],
     },
-    labels, path: options.naive ? 'naive' : 'fast', workers, local, milliseconds: performance.now() - t0,
+    labels, path, workers, local, milliseconds: performance.now() - t0,
   };
 }
 
@@ -276,6 +279,53 @@ function strongestMap(activation: Float32Array, maps: number, plane: number): nu
 const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** One full forward pass per position (the reference). */
+/**
+ * The fast path computes a chain of conv, pool, ReLU, LRN and dense ops only; graphs with
+ * branches (ResNet, Inception...), other ops or dilated convolutions take the batched path:
+ * whole forward passes of `batch` occluded images at a time.
+ */
+function fastPathApplies(model: Model): boolean {
+  const chainKinds = new Set(['conv', 'relu', 'maxpool', 'avgpool', 'lrn', 'dense', 'dropout', 'flatten', 'softmax']);
+  return model.network.ops.every((op, i) => chainKinds.has(op.kind) && (!op.inputs || (op.inputs.length === 1 && op.inputs[0] === i - 1)) &&
+    !(op.kind === 'conv' && op.dilations && (op.dilations[0] !== 1 || op.dilations[1] !== 1)) &&
+    !(op.kind === 'softmax' && op.axis !== undefined));
+}
+
+/** Whole forward passes of `batch` occluded images at a time (each weight read once per batch). */
+async function batched(model: Model, image: Float32Array, boxes: Box[], fill: Float32Array, target: OcclusionTarget,
+                       batch: number, options: OcclusionOptions): Promise<OcclusionValues> {
+  const n = boxes.length;
+  const out = allocValues(n);
+  const shape = model.network.input;
+  const per = image.length;
+  const { op, map, classIndex } = target;
+  const s = model.shapes[op];
+  const plane = s.length === 3 ? s[1] * s[2] : 1;
+  const perOut = s.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(Math.min(batch, n) * per);
+  for (let k0 = 0; k0 < n; k0 += batch) {
+    if (options.signal?.aborted) throw new AbortError('occlusion cancelled');
+    const count = Math.min(batch, n - k0);
+    for (let b = 0; b < count; b++) data.set(occludeImage(image, shape, boxes[k0 + b], fill), b * per);
+    const run = model.forwardSync({ shape: [count, ...shape], data: data.subarray(0, count * per) });
+    const a = model.arena.read(model.outputRegion(op), 0, count * perOut);
+    for (let b = 0; b < count; b++) {
+      const k = k0 + b;
+      const p = run.probabilities(b);
+      const t = argmax(p);
+      out.probability[k] = p[classIndex];
+      out.top[k] = t;
+      out.topProbability[k] = p[t];
+      let total = 0;
+      for (let i = b * perOut + map * plane; i < b * perOut + (map + 1) * plane; i++) total += a[i];
+      out.activation[k] = total;
+    }
+    options.onProgress?.((k0 + count) / n);
+    await turn();
+  }
+  return out;
+}
+
 async function naive(model: Model, image: Float32Array, boxes: Box[], fill: Float32Array, target: OcclusionTarget,
                      options: OcclusionOptions): Promise<OcclusionValues> {
   const n = boxes.length;
