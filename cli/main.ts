@@ -9,6 +9,7 @@ import { UsageError } from './args.js';
 import { classify, CLASSIFY_HELP } from './commands/classify.js';
 import { forward, FORWARD_HELP } from './commands/forward.js';
 import { project, PROJECT_HELP } from './commands/project.js';
+import { gradcamCommand, GRADCAM_HELP } from './commands/gradcam.js';
 import { occlude, OCCLUDE_HELP } from './commands/occlude.js';
 import { scan, SCAN_HELP } from './commands/scan.js';
 import { invariance, INVARIANCE_HELP } from './commands/invariance.js';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
   classify: { run: classify, help: CLASSIFY_HELP, summary: 'print the most probable classes of an image' },
   forward: { run: forward, help: FORWARD_HELP, summary: "write a layer's activation as .npy, with its stats" },
   project: { run: project, help: PROJECT_HELP, summary: 'project a feature map back to pixels (deconvnet), as .npy and PNG' },
+  gradcam: { run: gradcamCommand, help: GRADCAM_HELP, summary: 'Grad-CAM of a class at a layer, as .npy and an overlay PNG' },
   occlude: { run: occlude, help: OCCLUDE_HELP, summary: 'class probability, a map\'s activation and the top class as an occluder slides (Fig. 7)' },
   scan: { run: scan, help: SCAN_HELP, summary: 'top-9 activations per feature map over a folder of images, projected, as sheets (Fig. 2)' },
   invariance: { run: invariance, help: INVARIANCE_HELP, summary: 'feature distances and class probability under translation, scale, rotation (Fig. 5)' },

@@ -7,7 +7,7 @@ import { Status } from '../status.js';
 import {
   ANALYSIS_MODEL_HELP, ANALYSIS_MODEL_OPTIONS, chooseModel, listImages, openModel, parseBoxes, progress, readImages, writeText,
 } from './analysis-io.js';
-import { namedLayers, resolvePoint } from '../../src/graph/names.js';
+import { namedLayers, resolveLayer } from '../../src/graph/names.js';
 import { lastConvLayer, lastHiddenLayer, parseLayerPoint } from '../../src/analyses/invariance.js';
 import {
   correspondence as score, correspondenceTable, checkBox, type CorrespondenceResult, type MaskFill,
@@ -79,7 +79,7 @@ export async function correspondence(argv: string[], out: (text: string) => void
   const layers = values.layers !== undefined
     ? values.layers.split(',').map((s) => parseLayerPoint(s.trim()))
     : [{ layer: lastConvLayer({ layers: names }) }, { layer: lastHiddenLayer({ layers: names }) }];
-  for (const l of layers) resolvePoint(names, l.layer, l.point);
+  for (const l of layers) resolveLayer(network, l.layer, l.point);
 
   const files = await listImages(imagesSpec, 'images');
   const images = await readImages(files, network, chosen.preset);

@@ -9,7 +9,7 @@ import {
   ANALYSIS_MODEL_HELP, ANALYSIS_MODEL_OPTIONS, analysisNetwork, chooseModel, listImages, openModel, outputDir, progress,
   readImages, savedEpochs, writePng, writeText,
 } from './analysis-io.js';
-import { namedLayers, resolvePoint } from '../../src/graph/names.js';
+import { namedLayers, resolveLayer } from '../../src/graph/names.js';
 import { inferShapes } from '../../src/graph/shapes.js';
 import {
   evolutionGrid, evolutionSummary, featureEvolution, featureLabel, parseFeature, type EvolutionResult, type FeatureRef,
@@ -139,7 +139,7 @@ function checkFeatures(network: ReturnType<typeof analysisNetwork>, features: re
   const layers = namedLayers(network);
   const shapes = inferShapes(network);
   for (const f of features) {
-    const r = resolvePoint(layers, f.layer, f.point);
+    const r = resolveLayer(network, f.layer, f.point);
     const maps = shapes[r.op][0];
     if (f.map >= maps) {
       throw new UsageError(`--features: map ${f.map} is out of range: ${f.layer} ${r.point} of ${name} has ${maps} maps (0-${maps - 1})`);

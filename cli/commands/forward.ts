@@ -4,7 +4,7 @@ import { checkWritable, load, prepare, writeOutput, networkOf, DEFAULT_MODEL } f
 import { Status } from '../status.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { namedLayers, POINTS, type Tensor } from '../../src/index.js';
-import { resolvePoint } from '../../src/graph/names.js';
+import { resolveLayer } from '../../src/graph/names.js';
 
 export const FORWARD_HELP = `Usage: zf-vis forward --model M (--image I | --input X.npy) --layer conv5 [--point relu]
                      --out A.npy [--json]
@@ -13,7 +13,8 @@ Runs the network and writes the activation of one layer as a .npy file (float32,
 shape [N, ...]), then prints its shape and statistics.
 
 Options:
-      --layer L         conv1 .. convN, fc{N+1} .. (e.g. conv5, fc6)
+      --layer L         conv1 .. convN, fc{N+1} .. (e.g. conv5, fc6), or any tensor name of an
+                        ONNX graph (e.g. /layer4/layer4.1/relu_1/Relu_output_0)
       --point P         conv (before ReLU), relu (default), pool (after the next max-pool),
                         norm (after the next LRN)
       --out FILE        the .npy file to write
@@ -56,7 +57,7 @@ export async function forward(argv: string[], out: (text: string) => void): Prom
   const outPath = required(values.out, 'out', 'forward');
   // Check the layer and point before reading the input and loading the weights (seconds).
   const network = networkOf(values.model ?? DEFAULT_MODEL);
-  resolvePoint(namedLayers(network), layer, point);
+  resolveLayer(network, layer, point);
 
   await checkWritable(outPath);
   const prepared = await prepare(values, 'forward');

@@ -10,7 +10,7 @@ import {
   ANALYSIS_MODEL_HELP, ANALYSIS_MODEL_OPTIONS, chooseModel, numberList, openModel, outputDir, progress, readImageTensor,
   readNpyInput, writeText,
 } from './analysis-io.js';
-import { namedLayers, resolvePoint } from '../../src/graph/names.js';
+import { namedLayers, resolveLayer } from '../../src/graph/names.js';
 import {
   invariance as sweep, invarianceCharts, layerLabel, lowAndHighLayers, parseLayerPoint, resolveLayers,
   type InvarianceResult,
@@ -88,7 +88,7 @@ export async function invariance(argv: string[], out: (text: string) => void): P
   const layers = values.layers !== undefined
     ? values.layers.split(',').map((s) => parseLayerPoint(s.trim()))
     : lowAndHighLayers({ layers: layerNames });
-  for (const l of layers) resolvePoint(layerNames, l.layer, l.point);
+  for (const l of layers) resolveLayer(network, l.layer, l.point);
   const classIndex = values.class === undefined ? undefined : parseClass(values.class, network.labels, classCount(network));
 
   let input: Tensor;

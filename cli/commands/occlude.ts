@@ -9,7 +9,7 @@ import { Status } from '../status.js';
 import {
   ANALYSIS_MODEL_HELP, ANALYSIS_MODEL_OPTIONS, chooseModel, openModel, progress, readImageTensor, readNpyInput, writePng,
 } from './analysis-io.js';
-import { namedLayers, POINTS, resolvePoint } from '../../src/graph/names.js';
+import { namedLayers, POINTS, resolveLayer } from '../../src/graph/names.js';
 import { inferShapes } from '../../src/graph/shapes.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { inputToImage, tileImages } from '../../src/deconv/render.js';
@@ -111,7 +111,7 @@ export async function occlude(argv: string[], out: (text: string) => void): Prom
   }
   let map: number | undefined;
   if (values.layer !== undefined) {
-    const resolved = resolvePoint(namedLayers(network), values.layer, values.point);
+    const resolved = resolveLayer(network, values.layer, values.point);
     const maps = inferShapes(network)[resolved.op][0];
     map = integer(values.map, 'map', 0, maps - 1);
   } else if (values.map !== undefined) {

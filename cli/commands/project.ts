@@ -8,7 +8,7 @@ import { Status } from '../status.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { encodePng } from '../../src/io/image-node.js';
 import { inferShapes } from '../../src/graph/shapes.js';
-import { namedLayers, POINTS, resolvePoint } from '../../src/graph/names.js';
+import { namedLayers, POINTS, resolveLayer } from '../../src/graph/names.js';
 import { parseKeep, selectPositions } from '../../src/deconv/keep.js';
 import { MODES } from '../../src/deconv/walk.js';
 import {
@@ -27,7 +27,8 @@ K = k for top-k, each unit projected alone, else 1) and prints the kept units: p
 activation and receptive box (input rows y0..y1-1, columns x0..x1-1).
 
 Options:
-      --layer L         conv1 .. convN, fc{N+1} .. (e.g. conv5, fc6)
+      --layer L         conv1 .. convN, fc{N+1} .. (e.g. conv5, fc6), or any tensor name of an
+                        ONNX graph (e.g. /layer4/layer4.1/relu_1/Relu_output_0)
       --point P         conv (before ReLU), relu (default), pool, norm
       --map K           the feature map (channel; for fc layers, the unit)
       --keep W          max (default: the strongest activation), all (the whole map),
@@ -100,8 +101,8 @@ export async function project(argv: string[], out: (text: string) => void): Prom
   // Check layer, point, map and keep against the network's shapes before reading the input and
   // loading the weights (seconds); the messages are the engine's own.
   const network = networkOf(values.model ?? DEFAULT_MODEL);
-  const resolved = resolvePoint(namedLayers(network), layer, point);
-  const shape = inferShapes(network)[resolved.op];
+  const resolved = resolveLayer(network, layer, point);
+  const shape = resolved.op < 0 ? network.input : inferShapes(network)[resolved.op];
   const [maps, h, w] = shape.length === 3 ? shape : [shape[0], 1, 1];
   const where = `${layer} ${resolved.point}`;
   if (map >= maps) throw new UsageError(`map ${map} is out of range: ${where} has ${maps} maps (0-${maps - 1})`);

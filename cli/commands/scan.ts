@@ -10,7 +10,7 @@ import {
   ANALYSIS_MODEL_HELP, ANALYSIS_MODEL_OPTIONS, chooseModel, listImages, numberList, openModel, outputDir, readImageTensor,
   writePng, writeText,
 } from './analysis-io.js';
-import { namedLayers, POINTS, resolvePoint } from '../../src/graph/names.js';
+import { namedLayers, POINTS, resolveLayer } from '../../src/graph/names.js';
 import { inferShapes } from '../../src/graph/shapes.js';
 import { MODES } from '../../src/deconv/walk.js';
 import { availableCores, ModelPool } from '../../src/analyses/pool.js';
@@ -94,7 +94,7 @@ export async function scan(argv: string[], out: (text: string) => void): Promise
   let maps: number[] | undefined;
   if (values.maps !== undefined) maps = [...new Set(numberList(values.maps, 'maps', true))];
   for (const layer of layers) {
-    const resolved = resolvePoint(namedLayers(network), layer, point);
+    const resolved = resolveLayer(network, layer, point);
     const count = shapes[resolved.op][0];
     for (const m of maps ?? []) {
       if (m >= count) throw new UsageError(`--maps: map ${m} is out of range: ${layer} ${resolved.point} has ${count} maps (0-${count - 1})`);

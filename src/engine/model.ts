@@ -11,7 +11,7 @@ import { preprocessImage, type Pixels } from '../io/preprocess.js';
 import { inferShapes, opInputs, readersOf, receptiveFields, size, type ReceptiveField } from '../graph/shapes.js';
 import { opDef } from './ops/index.js';
 import type { ParamOffsets } from './ops/types.js';
-import { namedLayers, resolvePoint, resolveTensor, type NamedLayer } from '../graph/names.js';
+import { namedLayers, resolveLayer, type NamedLayer } from '../graph/names.js';
 import { Arena, type Region } from '../memory/arena.js';
 import { instantiateKernels, pickBackend, type Backend } from '../wasm/load.js';
 import type { Kernels } from '../wasm/kernels.js';
@@ -347,12 +347,9 @@ export class Model {
 
   /** A layer and point (`conv5`, `relu`), or an imported model's original tensor name (`gpu_0/conv5_1`). */
   resolve(layer: string, point?: string) {
-    if (this.network.tensors?.has(layer) && !this.layers.some((l) => l.name === layer)) {
-      // Any tensor name of an imported graph.
-      return resolveTensor(this.network, this.layers, layer, point);
-    }
-    return resolvePoint(this.layers, layer, point);
+    return resolveLayer(this.network, layer, point, this.layers);
   }
+
 }
 
 function isPixels(x: unknown): x is Pixels {

@@ -108,3 +108,13 @@ export function resolveTensor(net: Network, layers: NamedLayer[], name: string, 
   const kind = op < 0 ? 'conv' : net.ops[op].kind === 'dense' ? 'dense' : 'conv';
   return { layer: { name, kind, op, points: { tensor: op } }, point: 'tensor', op };
 }
+
+/**
+ * A layer as users name it anywhere (API, CLI, element): a short name with an optional point
+ * (`conv5`, `relu`), or any tensor name of an imported graph.
+ */
+export function resolveLayer(net: Network, layer: string, point?: string, layers: NamedLayer[] = namedLayers(net)):
+    { layer: NamedLayer; point: Point; op: number } {
+  if (net.tensors?.has(layer) && !layers.some((l) => l.name === layer)) return resolveTensor(net, layers, layer, point);
+  return resolvePoint(layers, layer, point);
+}
