@@ -288,7 +288,7 @@ function fastPathApplies(model: Model): boolean {
   const chainKinds = new Set(['conv', 'relu', 'maxpool', 'avgpool', 'lrn', 'dense', 'dropout', 'flatten', 'softmax']);
   return model.network.ops.every((op, i) => chainKinds.has(op.kind) && (!op.inputs || (op.inputs.length === 1 && op.inputs[0] === i - 1)) &&
     !(op.kind === 'conv' && op.dilations && (op.dilations[0] !== 1 || op.dilations[1] !== 1)) &&
-    !(op.kind === 'softmax' && op.axis !== undefined));
+    !(op.kind === 'softmax' && op.axis !== undefined) && !(op.kind === 'dense' && op.lastAxis));
 }
 
 /** Whole forward passes of `batch` occluded images at a time (each weight read once per batch). */

@@ -63,11 +63,15 @@ export interface LrnOp extends OpOrigin {
   bias: number;
 }
 
-/** A fully connected layer on the flattened input: y = W x + b, W stored [units, inputs]. */
+/**
+ * A fully connected layer on the flattened input: y = W x + b, W stored [units, inputs]; with
+ * `lastAxis`, on the last axis of each image's tensor instead (MatMul of a 3-D tensor).
+ */
 export interface DenseOp extends OpOrigin {
   kind: 'dense';
   units: number;
   bias: boolean;
+  lastAxis?: boolean;
 }
 
 /** Identity at inference; kept so the graph can be shown and exported as it was. */

@@ -495,8 +495,8 @@ class GraphMapper {
         self.ops.push(withInputs);
         self.shapes.push(shape);
         self.params.push(params);
-        self.names.push(node.outputs[output] ?? '');
-        self.setOutput(node, output, { kind: 'data', id: i });
+        self.names.push(output >= 0 ? node.outputs[output] ?? '' : '');
+        if (output >= 0) self.setOutput(node, output, { kind: 'data', id: i });
         return i;
       },
       alias(id, output = 0) { self.setOutput(node, output, { kind: 'data', id }); },

@@ -59,7 +59,7 @@ export interface MapContext {
    * `dataRank`: the batch axis dropped (it must be 1 there), or kept whole in whole-tensor mode.
    */
   constantShape(c: Const, dataRank: number, what: string): number[];
-  /** Add an op reading `inputs`, with its constants; its output is node output `output`. */
+  /** Add an op reading `inputs`, with its constants; its output is node output `output` (-1: none, an intermediate). */
   emit(op: Op, inputs: number[], params?: Record<string, Transfer>, output?: number): number;
   /** Node output `output` is tensor `id` (a node that computes nothing). */
   alias(id: number, output?: number): void;

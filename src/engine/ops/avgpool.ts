@@ -4,7 +4,7 @@
  */
 import type { AvgPoolOp } from '../../graph/layers.js';
 import type { OpDef } from './types.js';
-import { poolAttrs, poolShape } from './maxpool.js';
+import { emitPool, poolAttrs, poolShape } from './maxpool.js';
 import { imageInput } from '../../onnx/spatial.js';
 import { growByWindow, only, size, spatial, windowField } from './util.js';
 
@@ -31,8 +31,7 @@ export const avgpool: OpDef<AvgPoolOp> = {
 avgpool.onnx = {
   AveragePool(m) {
     m.attrs.allow('auto_pad', 'ceil_mode', 'count_include_pad', 'dilations', 'kernel_shape', 'pads', 'strides');
-    const x = imageInput(m);
-    m.emit({ kind: 'avgpool', ...poolAttrs(m, x.shape), countIncludePad: m.attrs.int('count_include_pad', 0) !== 0 }, [x.id]);
+    emitPool(m, (shape) => ({ kind: 'avgpool', ...poolAttrs(m, shape), countIncludePad: m.attrs.int('count_include_pad', 0) !== 0 }));
   },
   GlobalAveragePool(m) {
     m.attrs.allow();

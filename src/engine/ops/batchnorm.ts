@@ -56,7 +56,7 @@ batchnorm.onnx = {
     if (m.wholeTensor) {
       // The channel axis is not the engine's first here: a per-channel multiply and add.
       const shape = [channels, ...x.shape.slice(2).map(() => 1)];
-      const scaled = m.emit({ kind: 'binary', fn: 'mul', constant: { shape, side: 1 } }, [x.id], { b: { values: scale, scale: 1 } });
+      const scaled = m.emit({ kind: 'binary', fn: 'mul', constant: { shape, side: 1 } }, [x.id], { b: { values: scale, scale: 1 } }, -1);
       m.emit({ kind: 'binary', fn: 'add', constant: { shape, side: 1 } }, [scaled], { b: { values: shift, scale: 1 } });
       return;
     }

@@ -111,14 +111,15 @@ binary.onnx = {
     // A chain of Adds, data first; the node's output is the last.
     const order = [...Array(n).keys()].sort((a, b) => Number(m.isData(b)) - Number(m.isData(a)));
     let acc = m.data(order[0]).id;
-    for (const j of order.slice(1)) {
+    order.slice(1).forEach((j, k) => {
+      const output = k === n - 2 ? 0 : -1;
       if (m.isData(j)) {
-        acc = m.emit({ kind: 'binary', fn: 'add' }, [acc, m.data(j).id]);
+        acc = m.emit({ kind: 'binary', fn: 'add' }, [acc, m.data(j).id], undefined, output);
       } else {
         const c = m.constant(j, 'input')!;
         const shape = m.constantShape(c, m.rank(m.shape(acc)), 'a constant input');
-        acc = m.emit({ kind: 'binary', fn: 'add', constant: { shape, side: 1 } }, [acc], { b: { values: c.values(), scale: 1 } });
+        acc = m.emit({ kind: 'binary', fn: 'add', constant: { shape, side: 1 } }, [acc], { b: { values: c.values(), scale: 1 } }, output);
       }
-    }
+    });
   },
 };

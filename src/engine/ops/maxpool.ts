@@ -5,7 +5,7 @@
  * adjoint, as Caffe's backward). With a span, only the windows of the span are visited.
  */
 import { ArgumentError } from '../../errors.js';
-import type { MaxPoolOp, Shape } from '../../graph/layers.js';
+import type { AvgPoolOp, MaxPoolOp, Pads, Shape } from '../../graph/layers.js';
 import type { MapContext } from '../../onnx/map-context.js';
 import { imageInput, spatialAttrs } from '../../onnx/spatial.js';
 import type { OpDef } from './types.js';
@@ -45,10 +45,19 @@ export function poolShape(op: { kernel: [number, number]; stride: [number, numbe
     windowOut(w, op.kernel[1], op.stride[1], op.pads[1], op.pads[3], op.ceil)];
 }
 
-/** Kernel, strides, pads and ceil mode of an ONNX pooling node over [C, H, W]. */
+/** Kernel, strides, pads and ceil mode of an ONNX pooling node over [C, H, W] (or [C, 1, L] for a 1-D pool). */
 export function poolAttrs(m: MapContext, shape: Shape) {
   const a = m.attrs;
   const k = a.ints('kernel_shape');
+  if (k?.length === 1) {
+    // A 1-D pool runs as a 2-D one over [C, 1, L].
+    if (a.string('auto_pad', 'NOTSET') !== 'NOTSET') throw a.bad('auto_pad', 'is not supported for 1-D pooling');
+    const [s] = a.ints('strides') ?? [1];
+    const [before, after] = a.ints('pads') ?? [0, 0];
+    if ((a.ints('dilations') ?? [1]).some((d) => d !== 1)) throw a.bad('dilations', 'is not supported for pooling');
+    if (!(k[0] >= 1 && s >= 1 && before >= 0 && after >= 0 && before < k[0] && after < k[0])) throw m.fail('has an invalid 1-D window');
+    return { kernel: [1, k[0]] as [number, number], stride: [1, s] as [number, number], pads: [0, before, 0, after] as Pads, ceil: a.int('ceil_mode', 0) !== 0 };
+  }
   if (!k) throw a.bad('kernel_shape', 'is required');
   if (k.length !== 2 || k.some((v) => v < 1)) throw a.bad('kernel_shape', `[${k}] is not a 2-D window`);
   const kernel: [number, number] = [k[0], k[1]];
@@ -60,11 +69,28 @@ export function poolAttrs(m: MapContext, shape: Shape) {
   return { kernel, stride, pads, ceil: a.int('ceil_mode', 0) !== 0 };
 }
 
+/**
+ * Emit a pooling op over the node's input: [C, H, W] as it is, [C, L] (a 1-D pool) through a
+ * view as [C, 1, L] and back.
+ */
+export function emitPool(m: MapContext, make: (shape: Shape) => MaxPoolOp | AvgPoolOp): void {
+  const x = m.data(0);
+  if (x.shape.length === 2 && !m.wholeTensor) {
+    const [c, l] = x.shape;
+    const view = m.emit({ kind: 'reshape', shape: [c, 1, l] }, [x.id], undefined, -1);
+    const pooled = m.emit(make([c, 1, l]), [view], undefined, -1);
+    const out = m.shape(pooled);
+    m.emit({ kind: 'reshape', shape: [out[0], out[2]] }, [pooled]);
+    return;
+  }
+  const image = imageInput(m);
+  m.emit(make(image.shape), [image.id]);
+}
+
 maxpool.onnx = {
   MaxPool(m) {
     m.attrs.allow('auto_pad', 'ceil_mode', 'dilations', 'kernel_shape', 'pads', 'storage_order', 'strides');
-    const x = imageInput(m);
-    m.emit({ kind: 'maxpool', ...poolAttrs(m, x.shape) }, [x.id]);
+    emitPool(m, (shape) => ({ kind: 'maxpool', ...poolAttrs(m, shape) }));
   },
   GlobalMaxPool(m) {
     m.attrs.allow();

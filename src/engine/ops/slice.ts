@@ -123,9 +123,14 @@ slice.onnx = {
       if (!Number.isInteger(i) || i < -length || i >= length) throw m.fail(`index ${i} is out of range for axis ${axis} (${length})`);
       return i < 0 ? i + length : i;
     });
-    if (idx.dims.length > 1) throw m.fail(`indices of shape [${idx.dims.join(', ')}]: only a scalar or a list is supported`);
-    const parts = indices.map((i) => m.emit(sliceOp(x.shape, { [axis]: { start: i, step: 1, count: 1 } }), [x.id]));
-    const joined = parts.length === 1 ? parts[0] : m.emit({ kind: 'concat', axis }, parts);
-    if (idx.dims.length === 0) m.emit({ kind: 'reshape', shape: x.shape.filter((d, i) => i !== axis) }, [joined]);
+    // One slice per index, joined along the axis, then the indices' own shape in its place.
+    const reshaped = idx.dims.length !== 1;
+    const last = (isLast: boolean) => (isLast ? 0 : -1);
+    const parts = indices.map((i) => m.emit(sliceOp(x.shape, { [axis]: { start: i, step: 1, count: 1 } }), [x.id], undefined,
+      last(indices.length === 1 && !reshaped)));
+    const joined = parts.length === 1 ? parts[0] : m.emit({ kind: 'concat', axis }, parts, undefined, last(!reshaped));
+    if (reshaped) {
+      m.emit({ kind: 'reshape', shape: [...x.shape.slice(0, axis), ...idx.dims, ...x.shape.slice(axis + 1)] }, [joined]);
+    }
   },
 };
