@@ -28,17 +28,19 @@ export function pickBackend(preferred?: Backend): Backend {
 
 const compiled = new Map<Backend, Promise<WebAssembly.Module>>();
 
-function decode(base64: string): Uint8Array<ArrayBuffer> {
+/** The module's bytes: base64 of its zlib-deflated form (scripts/build-wasm.mjs), inflated by the platform. */
+async function decode(base64: string): Promise<Uint8Array<ArrayBuffer>> {
   const text = atob(base64);
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
+  const inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return new Uint8Array(await new Response(inflated).arrayBuffer());
 }
 
 export function compileKernels(backend: Backend): Promise<WebAssembly.Module> {
   let module = compiled.get(backend);
   if (!module) {
-    module = WebAssembly.compile(decode(backend === 'simd' ? simdBase64 : scalarBase64));
+    module = decode(backend === 'simd' ? simdBase64 : scalarBase64).then((bytes) => WebAssembly.compile(bytes));
     compiled.set(backend, module);
   }
   return module;
