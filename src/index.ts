@@ -6,7 +6,7 @@ export type { ReceptiveField, Box } from './graph/shapes.js';
 export { namedLayers, POINTS } from './graph/names.js';
 export type { NamedLayer, Point } from './graph/names.js';
 export { Model } from './engine/model.js';
-export type { ModelOptions, LayerWeights, ForwardOptions } from './engine/model.js';
+export type { ModelOptions, LayerWeights, ForwardOptions, TensorInfo } from './engine/model.js';
 export { Run } from './engine/run.js';
 export type { ClassScore } from './engine/run.js';
 export type { Tensor, SwitchTensor } from './engine/tensor.js';

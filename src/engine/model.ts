@@ -76,6 +76,12 @@ export class Model {
   generation = 0;
   /** Per tensor (t + 1), the ops that read it. */
   readonly readers: number[][];
+  /**
+   * Every named tensor of an imported graph, in topological order, with its shape for one image
+   * and the kind of op that computes it (`input` for the network input). Built-in networks: the
+   * short-named layers' points.
+   */
+  readonly tensors: TensorInfo[];
   private readonly params = new Map<number, Params>();
   private readonly offsets: ParamOffsets[] = [];
   private readonly weightsEnd: number;
@@ -87,6 +93,7 @@ export class Model {
     this.fields = receptiveFields(network, this.shapes);
     this.layers = namedLayers(network);
     this.readers = readersOf(network);
+    this.tensors = listTensors(network, this.shapes, this.layers);
     network.ops.forEach((op, i) => {
       const def = opDef(op);
       const xs = this.inputShapes(i);
@@ -350,6 +357,22 @@ export class Model {
     return resolveLayer(this.network, layer, point, this.layers);
   }
 
+}
+
+export interface TensorInfo {
+  name: string;
+  /** The op whose output it is (-1: the network input). */
+  op: number;
+  kind: string;
+  shape: Shape;
+}
+
+function listTensors(network: Network, shapes: Shape[], layers: NamedLayer[]): TensorInfo[] {
+  const info = (name: string, op: number): TensorInfo => ({
+    name, op, kind: op < 0 ? 'input' : network.ops[op].kind, shape: [...(op < 0 ? network.input : shapes[op])],
+  });
+  if (network.tensors) return [...network.tensors].map(([name, op]) => info(name, op)).sort((a, b) => a.op - b.op);
+  return layers.flatMap((l) => Object.entries(l.points).map(([point, op]) => info(`${l.name}:${point}`, op!)));
 }
 
 function isPixels(x: unknown): x is Pixels {
