@@ -360,7 +360,9 @@ export class Model {
 }
 
 export interface TensorInfo {
+  /** The tensor's name (built-in networks: the layer's short name, with `point`). */
   name: string;
+  point?: string;
   /** The op whose output it is (-1: the network input). */
   op: number;
   kind: string;
@@ -372,7 +374,7 @@ function listTensors(network: Network, shapes: Shape[], layers: NamedLayer[]): T
     name, op, kind: op < 0 ? 'input' : network.ops[op].kind, shape: [...(op < 0 ? network.input : shapes[op])],
   });
   if (network.tensors) return [...network.tensors].map(([name, op]) => info(name, op)).sort((a, b) => a.op - b.op);
-  return layers.flatMap((l) => Object.entries(l.points).map(([point, op]) => info(`${l.name}:${point}`, op!)));
+  return layers.flatMap((l) => Object.entries(l.points).map(([point, op]) => ({ ...info(l.name, op!), point })));
 }
 
 function isPixels(x: unknown): x is Pixels {
