@@ -102,7 +102,7 @@ function walk(model: Model, image: number, start: number, seed: Seed, mode: Proj
     let sent: Span[];
     try {
       sent = def.backward(op, {
-        k, mode, x: inputs.map(at), xs: inputs.map((t) => model.tensorShape(t)), y: at(i), ys: model.shapes[i],
+        k, mode, n: 1, x: inputs.map(at), xs: inputs.map((t) => model.tensorShape(t)), y: at(i), ys: model.shapes[i],
         p: model.paramOffsets(i), switches: (model.switchRegion(i)?.offset ?? 0) + image * (def.switches?.(op, model.shapes[i]) ?? 0) * 4,
         dy: grad(i).offset, span: spans[i + 1], dx: targets.map((x) => x.r.offset),
         scratch: model.planned.scratch.offset, cropIn: back.cropIn.offset, cropOut: back.cropOut.offset,

@@ -1,15 +1,16 @@
 /**
  * Mini-batch training with the engine's own kernels (paper, section 3 "Training details"):
- * softmax cross-entropy, backprop through every op (conv filter and input gradients, dense,
- * max-pool via the switches, LRN, ReLU, dropout), SGD with momentum and weight decay, and the
+ * softmax cross-entropy, backprop through every op by the op table's exact backward passes and
+ * weight gradients (src/engine/ops/), dropout masks, SGD with momentum and weight decay, and the
  * filter RMS renormalisation. One Trainer holds one model replica planned for one batch size;
  * data parallelism (src/train/parallel.ts) runs one per core and sums their gradients.
  */
 import { ArgumentError } from '../errors.js';
 import type { Model } from '../engine/model.js';
 import type { Region } from '../memory/arena.js';
-import { size } from '../graph/shapes.js';
+import { opInputs, size } from '../graph/shapes.js';
 import { Mulberry32 } from '../models/init.js';
+import { opDef } from '../engine/ops/index.js';
 
 export interface Hyper {
   /** Learning rate (the paper: 1e-2). */
@@ -47,20 +48,22 @@ export class Trainer {
     let scratch = 0;
     const largest = Math.max(size(network.input), ...model.shapes.map(size));
     network.ops.forEach((op, i) => {
+      const inputs = opInputs(network, i);
+      if (inputs.length !== 1 || inputs[0] !== i - 1) {
+        throw new ArgumentError(`${network.name}: training runs chains; op ${i} (${op.kind}) reads tensors [${inputs.join(', ')}]`);
+      }
+      const def = opDef(op);
+      if (!def.backward) throw new ArgumentError(`${network.name}: op ${i} (${op.kind}) has no backward pass to train through`);
       const p = model.paramsAt(i);
-      if (p) {
+      if (p && def.weightGrads) {
         this.params.push({
           op: i, weight: p.weight, bias: p.bias,
           dWeight: arena.alloc(p.weight.floats, 'weight gradient'), dBias: p.bias && arena.alloc(p.bias.floats, 'bias gradient'),
           vWeight: arena.alloc(p.weight.floats, 'momentum'), vBias: p.bias && arena.alloc(p.bias.floats, 'momentum'),
         });
       }
-      if (op.kind === 'conv') {
-        const [c] = model.inputShape(i), [, oh, ow] = model.shapes[i];
-        const geometry = [c, op.filters, op.kernel[0], op.kernel[1], oh, ow, op.groups] as const;
-        scratch = Math.max(scratch, k.conv2dScratchFloats(...geometry), k.conv2dFilterGradScratchFloats(...geometry));
-      }
-      if (op.kind === 'lrn') scratch = Math.max(scratch, 2 * size(model.shapes[i]));
+      const xs = model.inputShapes(i), out = model.shapes[i];
+      scratch = Math.max(scratch, def.backScratch?.(op, xs, out, k) ?? 0, def.weightGradScratch?.(op, xs, out, k) ?? 0);
       if (op.kind === 'dropout') this.masks.set(i, arena.alloc(this.batch * size(model.shapes[i]), 'dropout mask'));
     });
     this.gradA = arena.alloc(this.batch * largest, 'gradient');
@@ -122,48 +125,22 @@ export class Trainer {
     let src = this.gradA, dst = this.gradB;
     for (let i = top; i >= 0; i--) {
       const op = network.ops[i];
-      const [c, h, w] = model.inputShape(i);
-      const shape = model.shapes[i];
-      const count = n * size(shape);
-      const x = model.opInputRegion(i).offset, y = model.outputRegion(i).offset;
-      let swap = true;
-      switch (op.kind) {
-        case 'relu': k.reluBackward(count, y, src.offset, dst.offset); break;
-        case 'dropout':
-          if (op.rate > 0) k.applyMask(count, src.offset, this.masks.get(i)!.offset, src.offset);
-          swap = false;
-          break;
-        case 'flatten': swap = false; break;
-        case 'maxpool': k.unpool(n * c, h, w, shape[1], shape[2], src.offset, model.switchRegion(i)!.offset, dst.offset); break;
-        case 'avgpool':
-          k.avgpoolBackward(n * c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
-            op.pads[2], op.pads[3], shape[1], shape[2], op.countIncludePad ? 1 : 0, src.offset, dst.offset);
-          break;
-        case 'lrn':
-          k.lrnBackward(n, c, h * w, op.size, op.alpha, op.beta, op.bias, x, src.offset, dst.offset, this.scratch.offset);
-          break;
-        case 'conv': {
-          const p = this.params.find((q) => q.op === i)!;
-          k.conv2dFilterGrad(n, c, h, w, op.filters, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1],
-            op.pads[0], op.pads[1], shape[1], shape[2], op.groups, x, src.offset, p.dWeight.offset, p.dBias?.offset ?? 0,
-            this.scratch.offset);
-          if (i === 0) return; // nobody needs the gradient of the image
-          k.conv2dTranspose(n, c, h, w, op.filters, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1],
-            op.pads[0], op.pads[1], shape[1], shape[2], op.groups, src.offset, p.weight.offset, dst.offset,
-            this.scratch.offset);
-          break;
-        }
-        case 'dense': {
-          const p = this.params.find((q) => q.op === i)!;
-          const inputs = size(model.inputShape(i));
-          k.denseWeightGrad(n, inputs, op.units, x, src.offset, p.dWeight.offset, p.dBias?.offset ?? 0);
-          if (i === 0) return;
-          k.denseTranspose(n, inputs, op.units, src.offset, p.weight.offset, dst.offset);
-          break;
-        }
-        case 'softmax': throw new Error('softmax inside the network is not trainable here');
-      }
-      if (swap) [src, dst] = [dst, src];
+      const def = opDef(op);
+      // Dropout: the gradient passes where the forward pass kept the unit (scaled as it was).
+      const mask = this.masks.get(i);
+      if (mask && op.kind === 'dropout' && op.rate > 0) k.applyMask(n * size(model.shapes[i]), src.offset, mask.offset, src.offset);
+      const b = {
+        k, mode: 'gradient' as const, n, x: [model.opInputRegion(i).offset], xs: model.inputShapes(i),
+        y: model.outputRegion(i).offset, ys: model.shapes[i], p: model.paramOffsets(i), switches: model.switchRegion(i)?.offset ?? 0,
+        dy: src.offset, span: null, dx: [dst.offset], scratch: this.scratch.offset, cropIn: 0, cropOut: 0,
+        packed: () => model.packedWeights(i).offset,
+      };
+      const grads = this.params.find((q) => q.op === i);
+      if (grads) def.weightGrads!(op, b, { weight: grads.dWeight.offset, ...(grads.dBias ? { bias: grads.dBias.offset } : {}) });
+      if (i === 0) return; // nobody needs the gradient of the image
+      k.fill(dst.offset, 0, n * size(model.inputShape(i)));
+      def.backward!(op, b);
+      [src, dst] = [dst, src];
     }
   }
 

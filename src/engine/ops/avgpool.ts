@@ -18,9 +18,9 @@ export const avgpool: OpDef<AvgPoolOp> = {
     k.avgpool(n * c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
       op.pads[2], op.pads[3], oh, ow, op.countIncludePad ? 1 : 0, x, y);
   },
-  backward(op, { k, xs: [[c, h, w]], ys: [, oh, ow], dy, dx: [dx], span }) {
+  backward(op, { k, n, xs: [[c, h, w]], ys: [, oh, ow], dy, dx: [dx], span }) {
     // The whole map: dy is exactly 0 outside its span, so the result is 0 outside the grown span.
-    k.avgpoolBackward(c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
+    k.avgpoolBackward(n * c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
       op.pads[2], op.pads[3], oh, ow, op.countIncludePad ? 1 : 0, dy, dx);
     return [growByWindow(span, op, h, w)];
   },

@@ -19,8 +19,8 @@ export const batchnorm: OpDef<BatchNormOp> = {
   forward(op, { k, n, x: [x], xs: [[c, ...rest]], y, p }) {
     k.channelAffine(n, c, size(rest), p.scale, p.shift, x, y);
   },
-  backward(op, { k, xs: [[c, ...rest]], dy, dx: [dx], p, span }) {
-    k.channelAffineBackward(1, c, size(rest), p.scale, dy, dx);
+  backward(op, { k, n, xs: [[c, ...rest]], dy, dx: [dx], p, span }) {
+    k.channelAffineBackward(n, c, size(rest), p.scale, dy, dx);
     return [span];
   },
 };

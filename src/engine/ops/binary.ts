@@ -32,16 +32,17 @@ export const binary: OpDef<BinaryOp> = {
     const d = dims5(n, ys);
     k.binary(KIND[op.fn], d[0], d[1], d[2], d[3], d[4], ...st[0], ...st[1], ptrs[0], ptrs[1], y);
   },
-  backward(op, { k, x, xs, ys, dy, dx, p, span }) {
+  backward(op, { k, n, x, xs, ys, dy, dx, p, span }) {
     const shapes = operands(op, xs);
     const ptrs = op.constant ? (op.constant.side === 0 ? [p.b, x[0]] : [x[0], p.b]) : x;
-    const st = shapes.map((s) => strides5(0, broadcastStrides(s, ys)));
-    const d = dims5(1, ys);
+    const constantSide = op.constant?.side ?? -1;
+    const st = shapes.map((s, j) => strides5(j === constantSide ? 0 : size(s), broadcastStrides(s, ys)));
+    const d = dims5(n, ys);
     const spans = xs.map(() => span);
     xs.forEach((s, j) => {
       if (!dx[j]) return;
       const side = op.constant ? 1 - op.constant.side : j;
-      const own = strides5(0, broadcastStrides(s, ys));
+      const own = strides5(size(s), broadcastStrides(s, ys));
       k.binaryBackward(KIND[op.fn], side, d[0], d[1], d[2], d[3], d[4], ...st[0], ...st[1], ...own,
         ptrs[0], ptrs[1], dy, dx[j]);
       if (!sameShape(s, ys)) spans[j] = null;

@@ -46,12 +46,12 @@ export const concat: OpDef<ConcatOp> = {
       k.strided(0, ...d, ...s, ...t, x[j], y + offset * 4);
     });
   },
-  backward(op, { k, xs, ys, dy, dx, span }) {
+  backward(op, { k, n, xs, ys, dy, dx, span }) {
     const keep = op.axis === 0 && ys.length === 3;
     placement(op, xs, ys).forEach(({ offset, out }, j) => {
       if (!dx[j]) return;
-      const d = dims5(1, xs[j]);
-      k.strided(0, ...d, ...strides5(0, out), ...strides5(0, contiguous(xs[j])), dy + offset * 4, dx[j]);
+      const d = dims5(n, xs[j]);
+      k.strided(0, ...d, ...strides5(size(ys), out), ...strides5(size(xs[j]), contiguous(xs[j])), dy + offset * 4, dx[j]);
     });
     return xs.map(() => (keep ? span : null));
   },

@@ -54,13 +54,13 @@ export const conv: OpDef<ConvOp> = {
       dh, dw, oh, ow, op.groups, x, p.weight, p.bias ?? 0, y, scratch);
   },
   backward(op, b) {
-    const { k, xs: [[c, h, w]], ys: [oc, oh, ow], span } = b;
+    const { k, n, xs: [[c, h, w]], ys: [oc, oh, ow], span } = b;
     const [kh, kw] = op.kernel, [sh, sw] = op.stride;
     const [dh, dw] = op.dilations ?? [1, 1];
     const depthwise = isDepthwise(op, c);
     const transpose = (ih: number, iw: number, pt: number, pl: number, sy: number, sx: number, dy: number, dx: number) => {
-      if (depthwise) k.depthwiseConv2dTranspose(1, c, ih, iw, kh, kw, sh, sw, pt, pl, dh, dw, sy, sx, dy, b.p.weight, dx);
-      else k.conv2dTransposePacked(1, c, ih, iw, oc, kh, kw, sh, sw, pt, pl, dh, dw, sy, sx, op.groups, dy, b.packed(), dx, b.scratch);
+      if (depthwise) k.depthwiseConv2dTranspose(n, c, ih, iw, kh, kw, sh, sw, pt, pl, dh, dw, sy, sx, dy, b.p.weight, dx);
+      else k.conv2dTransposePacked(n, c, ih, iw, oc, kh, kw, sh, sw, pt, pl, dh, dw, sy, sx, op.groups, dy, b.packed(), dx, b.scratch);
     };
     if (!span) {
       transpose(h, w, op.pads[0], op.pads[1], oh, ow, b.dy, b.dx[0]);
@@ -76,6 +76,19 @@ export const conv: OpDef<ConvOp> = {
   },
   backScratch(op, [[c]], [, oh, ow], k) {
     return isDepthwise(op, c) ? 0 : k.conv2dTransposeScratchFloats(c, op.filters, op.kernel[0], op.kernel[1], oh, ow, op.groups);
+  },
+  weightGrads(op, { k, n, x: [x], xs: [[c, h, w]], ys: [, oh, ow], dy, scratch }, grads) {
+    const [dh, dw] = op.dilations ?? [1, 1];
+    if (isDepthwise(op, c)) {
+      k.depthwiseConv2dFilterGrad(n, c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
+        dh, dw, oh, ow, x, dy, grads.weight, grads.bias ?? 0);
+      return;
+    }
+    k.conv2dFilterGrad(n, c, h, w, op.filters, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
+      dh, dw, oh, ow, op.groups, x, dy, grads.weight, grads.bias ?? 0, scratch);
+  },
+  weightGradScratch(op, [[c]], [, oh, ow], k) {
+    return isDepthwise(op, c) ? 0 : k.conv2dFilterGradScratchFloats(c, op.filters, op.kernel[0], op.kernel[1], oh, ow, op.groups);
   },
   field: (op, [rf]) => windowField(rf, op),
   macs: (op, [[c]], out) => size(out) * (c / op.groups) * op.kernel[0] * op.kernel[1],

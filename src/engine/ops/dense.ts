@@ -31,10 +31,14 @@ export const dense: OpDef<DenseOp> = {
     const [r, length] = rows(op, xs);
     k.dense(n * r, length, op.units, x, p.weight, p.bias ?? 0, y);
   },
-  backward(op, { k, xs: [xs], dy, dx: [dx], p }) {
+  backward(op, { k, n, xs: [xs], dy, dx: [dx], p }) {
     const [r, length] = rows(op, xs);
-    k.denseTranspose(r, length, op.units, dy, p.weight, dx);
+    k.denseTranspose(n * r, length, op.units, dy, p.weight, dx);
     return [null];
+  },
+  weightGrads(op, { k, n, x: [x], xs: [xs], dy }, grads) {
+    const [r, length] = rows(op, xs);
+    k.denseWeightGrad(n * r, length, op.units, x, dy, grads.weight, grads.bias ?? 0);
   },
   field: (op, [rf]) => GLOBAL_FIELD(rf),
   macs: (op, [xs]) => size(xs) * op.units,

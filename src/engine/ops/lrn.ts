@@ -17,10 +17,10 @@ export const lrn: OpDef<LrnOp> = {
   forward(op, { k, n, x: [x], xs: [[c, ...rest]], y }) {
     k.lrn(n, c, size(rest), op.size, op.alpha, op.beta, op.bias, x, y);
   },
-  backward(op, { k, mode, x: [x], xs: [[c, ...rest]], ys, dy, dx: [dx], span, scratch }) {
-    if (mode === 'deconvnet') k.copy(size(ys), dy, dx);
+  backward(op, { k, mode, n, x: [x], xs: [[c, ...rest]], ys, dy, dx: [dx], span, scratch }) {
+    if (mode === 'deconvnet') k.copy(n * size(ys), dy, dx);
     // Mixes channels at each position only: the span stays where it was.
-    else k.lrnBackward(1, c, size(rest), op.size, op.alpha, op.beta, op.bias, x, dy, dx, scratch);
+    else k.lrnBackward(n, c, size(rest), op.size, op.alpha, op.beta, op.bias, x, dy, dx, scratch);
     return [span];
   },
   backScratch: (op, inputs, out) => 2 * size(out),

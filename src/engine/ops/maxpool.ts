@@ -22,9 +22,9 @@ export const maxpool: OpDef<MaxPoolOp> = {
     k.maxpool(n * c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
       oh, ow, x, y, switches);
   },
-  backward(op, { k, xs: [[c, h, w]], ys: [, oh, ow], dy, dx: [dx], switches, span }) {
+  backward(op, { k, n, xs: [[c, h, w]], ys: [, oh, ow], dy, dx: [dx], switches, span }) {
     if (!span) {
-      k.unpool(c, h, w, oh, ow, dy, switches, dx);
+      k.unpool(n * c, h, w, oh, ow, dy, switches, dx);
       return [null];
     }
     const grown = growByWindow(span, op, h, w)!;

@@ -94,23 +94,28 @@ export const pad: OpDef<PadOp> = {
       }
     }
   },
-  backward(op, { k, xs: [xs], ys, dy, dx: [dx], scratch }) {
+  backward(op, { k, n, xs: [xs], ys, dy, dx: [dx], scratch }) {
     const inner = interior(op, xs);
-    let g = dy;
-    if (op.mode !== 'constant') {
-      // Fold each border copy's gradient back onto its source, last copy first, in scratch.
-      k.copy(size(ys), dy, scratch);
-      g = scratch;
-      for (const c of borderCopies(op, xs, ys).reverse()) {
-        const from = [...c.lo]; from[c.axis] = c.t;
-        const to = [...c.lo]; to[c.axis] = c.s;
-        box(k, 1, ys, c.dims, from, to, g);
-      }
-    }
     const src = contiguous(xs), dst = contiguous(ys);
     const first = inner.reduce((s, r, i) => s + r.from * src[i], 0);
     const at = inner.reduce((s, r, i) => s + r.to * dst[i], 0);
-    k.strided(0, ...dims5(1, inner.map((r) => r.length)), ...strides5(0, dst), ...strides5(0, src), g + at * 4, dx + first * 4);
+    const interiorOf = (g: number, into: number, images: number) => k.strided(0, ...dims5(images, inner.map((r) => r.length)),
+      ...strides5(size(ys), dst), ...strides5(size(xs), src), g + at * 4, into + first * 4);
+    if (op.mode === 'constant') {
+      interiorOf(dy, dx, n);
+      return [null];
+    }
+    // Fold each border copy's gradient back onto its source, last copy first, in scratch (an image at a time).
+    const copies = borderCopies(op, xs, ys).reverse();
+    for (let image = 0; image < n; image++) {
+      k.copy(size(ys), dy + image * size(ys) * 4, scratch);
+      for (const c of copies) {
+        const from = [...c.lo]; from[c.axis] = c.t;
+        const to = [...c.lo]; to[c.axis] = c.s;
+        box(k, 1, ys, c.dims, from, to, scratch);
+      }
+      interiorOf(scratch, dx + image * size(xs) * 4, 1);
+    }
     return [null];
   },
   backScratch: (op, inputs, out) => (op.mode === 'constant' ? 0 : size(out)),

@@ -17,13 +17,13 @@ export const pointwise: OpDef<PointwiseOp> = {
   forward(op, { k, n, x: [x], y, ys }) {
     k.unary(KIND[op.fn], n * size(ys), op.alpha, op.beta, x, y);
   },
-  backward(op, { k, mode, x: [x], ys, dy, dx: [dx], span }) {
+  backward(op, { k, mode, n, x: [x], ys, dy, dx: [dx], span }) {
     const rectifier = pointwise.rectifier!(op);
     overSpan(ys, span, (o, length) => {
       if (rectifier && mode === 'deconvnet') k.relu(length, dy + o, dx + o);
       else if (rectifier && mode === 'guided') k.clipGuided(length, op.alpha, op.beta, x + o, dy + o, dx + o);
       else k.unaryBackward(KIND[op.fn], length, op.alpha, op.beta, x + o, dy + o, dx + o);
-    });
+    }, n);
     return [span];
   },
   rectifier: (op) => op.fn === 'clip' && op.alpha === 0,

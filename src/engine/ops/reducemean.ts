@@ -29,10 +29,10 @@ export const reducemean: OpDef<ReduceMeanOp> = {
     k.strided(1, ...dims5(n, xs), ...strides5(size(xs), contiguous(xs)), ...strides5(size(ys), reducedStrides(op, xs)), x, y);
     k.unary(7, n * size(ys), 1 / count, 0, y, y);
   },
-  backward(op, { k, xs: [xs], ys, dy, dx: [dx] }) {
+  backward(op, { k, n, xs: [xs], ys, dy, dx: [dx] }) {
     const count = size(xs) / Math.max(1, size(ys));
-    k.strided(0, ...dims5(1, xs), ...strides5(0, reducedStrides(op, xs)), ...strides5(0, contiguous(xs)), dy, dx);
-    k.unary(7, size(xs), 1 / count, 0, dx, dx);
+    k.strided(0, ...dims5(n, xs), ...strides5(size(ys), reducedStrides(op, xs)), ...strides5(size(xs), contiguous(xs)), dy, dx);
+    k.unary(7, n * size(xs), 1 / count, 0, dx, dx);
     return [null];
   },
   field: (op, [rf]) => GLOBAL_FIELD(rf),

@@ -11,12 +11,12 @@ export const relu: OpDef<ReluOp> = {
   kind: 'relu',
   shape: (op, inputs) => only(inputs, 'Relu'),
   forward(op, { k, n, x: [x], y, ys }) { k.relu(n * size(ys), x, y); },
-  backward(op, { k, mode, y, ys, dy, dx: [dx], span }) {
+  backward(op, { k, mode, n, y, ys, dy, dx: [dx], span }) {
     overSpan(ys, span, (o, length) => {
       if (mode === 'deconvnet') k.relu(length, dy + o, dx + o);
       else if (mode === 'gradient') k.reluBackward(length, y + o, dy + o, dx + o);
       else k.reluGuided(length, y + o, dy + o, dx + o);
-    });
+    }, n);
     return [span];
   },
   rectifier: () => true,

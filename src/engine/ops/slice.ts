@@ -43,10 +43,10 @@ export const slice: OpDef<SliceOp> = {
     const { first, strides } = source(op, xs);
     k.strided(0, ...dims5(n, ys), ...strides5(size(xs), strides), ...strides5(size(ys), contiguous(ys)), x + first, y);
   },
-  backward(op, { k, xs: [xs], ys, dy, dx: [dx], span }) {
+  backward(op, { k, n, xs: [xs], ys, dy, dx: [dx], span }) {
     if (size(ys) > 0) {
       const { first, strides } = source(op, xs);
-      k.strided(0, ...dims5(1, ys), ...strides5(0, contiguous(ys)), ...strides5(0, strides), dy, dx + first);
+      k.strided(0, ...dims5(n, ys), ...strides5(size(ys), contiguous(ys)), ...strides5(size(xs), strides), dy, dx + first);
     }
     return [keepsPositions(op, xs) ? span : null];
   },

@@ -28,9 +28,9 @@ export const softmax: OpDef<SoftmaxOp> = {
     if (op.axis === undefined) k.softmax(n, len, x, y);
     else k.softmaxAxis(n * outer, len, inner, x, y);
   },
-  backward(op, { k, y, ys, dy, dx: [dx] }) {
+  backward(op, { k, n, y, ys, dy, dx: [dx] }) {
     const [outer, len, inner] = around(op, ys);
-    k.softmaxAxisBackward(outer, len, inner, y, dy, dx);
+    k.softmaxAxisBackward(n * outer, len, inner, y, dy, dx);
     return [null];
   },
   field: (op, [rf]) => GLOBAL_FIELD(rf),

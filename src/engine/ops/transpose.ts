@@ -27,9 +27,9 @@ export const transpose: OpDef<TransposeOp> = {
     k.strided(0, ...dims5(n, ys), ...strides5(size(xs), op.perm.map((p) => own[p])),
       ...strides5(size(ys), contiguous(ys)), x, y);
   },
-  backward(op, { k, xs: [xs], ys, dy, dx: [dx], span }) {
+  backward(op, { k, n, xs: [xs], ys, dy, dx: [dx], span }) {
     const own = contiguous(xs);
-    k.strided(0, ...dims5(1, ys), ...strides5(0, contiguous(ys)), ...strides5(0, op.perm.map((p) => own[p])), dy, dx);
+    k.strided(0, ...dims5(n, ys), ...strides5(size(ys), contiguous(ys)), ...strides5(size(xs), op.perm.map((p) => own[p])), dy, dx);
     return [identity(op.perm) ? span : null];
   },
   field: (op, [rf]) => (identity(op.perm) ? rf : { ...rf, global: true }),

@@ -38,15 +38,17 @@ export interface Forward {
 }
 
 /**
- * One op's backward pass for one image. `dy` is the gradient (or reconstruction) at the output;
- * it is exactly zero outside `span`. Each `dx[j]` (0: that input needs nothing) is zero on entry,
- * and the op adds its input j's gradient into it. It returns, per input, the span where that
- * gradient may be non-zero (`null`: anywhere).
+ * One op's backward pass for `n` images (projections: one; training: a batch). `dy` is the
+ * gradient (or reconstruction) at the output; it is exactly zero outside `span` (a span is only
+ * given when n is 1). Each `dx[j]` (0: that input needs nothing) is zero on entry and this op's
+ * alone to write. It returns, per input, the span where that gradient may be non-zero (`null`:
+ * anywhere).
  */
 export interface Backward {
   k: Kernels;
   mode: ProjectionMode;
-  /** This image's forward inputs and output. */
+  n: number;
+  /** These images' forward inputs and output. */
   x: number[];
   xs: Shape[];
   y: number;
@@ -81,13 +83,20 @@ export interface OpDef<O extends Op = Op> {
   alias?: boolean;
   /** Floats of forward scratch this op needs (the plan takes the largest over the network). */
   scratch?(op: O, inputs: Shape[], out: Shape, k: Kernels): number;
-  /** Floats of backward scratch (one image). */
+  /** Floats of backward scratch (reused image by image when a batch goes back). */
   backScratch?(op: O, inputs: Shape[], out: Shape, k: Kernels): number;
   /** Int32 switch slots per image (max-pool records where each maximum came from). */
   switches?(op: O, out: Shape): number;
   forward(op: O, f: Forward): void;
   /** Absent: a projection cannot pass this op (the walk says so, naming it). */
   backward?(op: O, b: Backward): Span[];
+  /**
+   * Training: add the gradients of the op's own weights (`weight`, `bias`) for the batch into
+   * `grads` (byte offsets by param name), from dy and the forward input.
+   */
+  weightGrads?(op: O, b: Backward, grads: ParamOffsets): void;
+  /** Floats of scratch weightGrads needs. */
+  weightGradScratch?(op: O, inputs: Shape[], out: Shape, k: Kernels): number;
   /** Receptive field of the output from the inputs' (default: elementwise, the union). */
   field?(op: O, inputs: ReceptiveField[], xs: Shape[], out: Shape): ReceptiveField;
   /** Multiply-adds per image (default 0: cheap next to convolutions). */

@@ -79,8 +79,8 @@ export function unionSpan(a: Span, b: Span): Span {
  * (whole rows: cheaper than cutting columns, and exact since values outside the span are 0 in
  * dy and the kernels map 0 to 0), or the whole tensor for a null span or another rank.
  */
-export function overSpan(shape: Shape, span: Span, run: (byteOffset: number, length: number) => void): void {
-  if (!span || shape.length !== 3) { run(0, size(shape)); return; }
+export function overSpan(shape: Shape, span: Span, run: (byteOffset: number, length: number) => void, n = 1): void {
+  if (!span || shape.length !== 3 || n !== 1) { run(0, n * size(shape)); return; }
   const [c, , w] = shape;
   const length = (span.y1 - span.y0) * w;
   for (let ch = 0; ch < c; ch++) run(((ch * shape[1] + span.y0) * w) * 4, length);

@@ -10,8 +10,8 @@ import type { MapContext } from '../../onnx/map-context.js';
 import { reshapeDims } from '../../onnx/fold.js';
 import { GLOBAL_FIELD, only, size } from './util.js';
 
-function passBack({ k, ys, dy, dx: [dx], span, xs: [xs] }: Backward): Span[] {
-  k.copy(size(ys), dy, dx);
+function passBack({ k, n, ys, dy, dx: [dx], span, xs: [xs] }: Backward): Span[] {
+  k.copy(n * size(ys), dy, dx);
   return [sameLayout(xs, ys) ? span : null];
 }
 
