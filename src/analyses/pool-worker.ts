@@ -52,7 +52,10 @@ export function startPoolWorker(port: WorkerPort): void {
       if (m.type === 'load') {
         try {
           const model = await Model.create(m.network, { backend: m.backend });
-          for (const [layer, w] of Object.entries(m.weights)) model.setWeights(layer, w);
+          for (const [layer, w] of Object.entries(m.weights)) {
+            if (layer.startsWith('#')) model.setConstant(layer, w.weight);
+            else model.setWeights(layer, w);
+          }
           context = { model, state: new Map() };
           port.post({ kind: 'loaded' });
         } catch (e) {

@@ -297,6 +297,9 @@ function shareWeights(model: Model, layers: readonly string[]): Record<string, {
     const p = model.paramsAt(layer.op)!;
     out[layer.name] = { weight: copy(p.weight)!, bias: copy(p.bias) };
   }
+  // Every other op's constants too (batch norm, Add/Mul constants of graph models): small, and a
+  // copy without them would compute other numbers.
+  for (const [key, data] of Object.entries(model.otherConstants())) out[key] = { weight: data };
   return out;
 }
 

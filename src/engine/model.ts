@@ -221,6 +221,31 @@ export class Model {
     if (p.bias) this.arena.write(p.bias, weights.bias ?? new Float32Array(p.shape[0]));
   }
 
+  /**
+   * The constants of ops that are not short-named layers (batch norm scales, Add/Mul constants...),
+   * by `#op:name`: what a copy of the model needs besides the layers' weights.
+   */
+  otherConstants(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    const named = new Set(this.layers.map((l) => l.op));
+    for (const [op, p] of this.params) {
+      if (named.has(op)) continue;
+      for (const [name, c] of Object.entries(p.all)) out[`#${op}:${name}`] = this.arena.read(c.region);
+    }
+    return out;
+  }
+
+  /** Write a constant given by otherConstants()' key. */
+  setConstant(key: string, data: Float32Array): void {
+    const m = /^#(\d+):(.+)$/.exec(key);
+    const c = m ? this.params.get(Number(m[1]))?.all[m[2]] : undefined;
+    if (!c || !(data instanceof Float32Array) || data.length !== size(c.shape)) {
+      throw new ArgumentError(`constant '${key}' does not fit this model`);
+    }
+    this.arena.write(c.region, data);
+    this.markWeightsChanged(Number(m![1]));
+  }
+
   /** A copy of a layer's weights. */
   getWeights(layer: string): LayerWeights {
     const p = this.paramsOf(layer);

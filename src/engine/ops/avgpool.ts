@@ -6,6 +6,7 @@ import type { AvgPoolOp } from '../../graph/layers.js';
 import type { OpDef } from './types.js';
 import { emitPool, poolAttrs, poolShape } from './maxpool.js';
 import { imageInput } from '../../onnx/spatial.js';
+import { cropGeometry, windowed } from './region.js';
 import { growByWindow, only, size, spatial, windowField } from './util.js';
 
 export const avgpool: OpDef<AvgPoolOp> = {
@@ -27,6 +28,12 @@ export const avgpool: OpDef<AvgPoolOp> = {
   field: (op, [rf]) => windowField(rf, op),
   macs: (op, inputs, out) => size(out) * op.kernel[0] * op.kernel[1] / 4,
 };
+
+avgpool.region = windowed((op, f, [g], o) => {
+  const { c, gh, gw, oh, ow, pt, pl, pb, pr } = cropGeometry(op, f, g, o);
+  f.k.avgpool(c, gh, gw, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], pt, pl, pb, pr, oh, ow,
+    op.countIncludePad ? 1 : 0, f.x[0], f.y);
+});
 
 avgpool.onnx = {
   AveragePool(m) {

@@ -7,6 +7,7 @@ import { ArgumentError } from '../../errors.js';
 import type { BatchNormOp } from '../../graph/layers.js';
 import type { OpDef } from './types.js';
 import { only, size } from './util.js';
+import { elementwise } from './region.js';
 
 export const batchnorm: OpDef<BatchNormOp> = {
   kind: 'batchnorm',
@@ -25,6 +26,8 @@ export const batchnorm: OpDef<BatchNormOp> = {
   },
 };
 
+
+batchnorm.region = elementwise(() => batchnorm);
 
 batchnorm.onnx = {
   BatchNormalization(m) {

@@ -9,6 +9,7 @@ import type { MapContext } from '../../onnx/map-context.js';
 import type { Const } from '../../onnx/consts.js';
 import { broadcastShapes, broadcastStrides, dims5, strides5 } from './layout.js';
 import { GLOBAL_FIELD, size, unionField } from './util.js';
+import { elementwise } from './region.js';
 
 const KIND = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4 } as const;
 
@@ -96,6 +97,8 @@ const twoInputs = (fn: BinaryOp['fn']) => (m: MapContext) => {
   if (m.inputCount() !== 2) throw m.fail(`takes 2 inputs, got ${m.inputCount()}`);
   mapBinary(m, fn, 0, 1);
 };
+
+binary.region = elementwise(() => binary);
 
 binary.onnx = {
   Add: twoInputs('add'), Sub: twoInputs('sub'), Mul: twoInputs('mul'), Div: twoInputs('div'),

@@ -8,6 +8,7 @@ import type { ConcatOp, Shape } from '../../graph/layers.js';
 import type { OpDef } from './types.js';
 import { contiguous, dims5, strides5 } from './layout.js';
 import { size, unionField } from './util.js';
+import { elementwise } from './region.js';
 
 /** Where input j starts along the axis, and the strides of the output. */
 function placement(op: ConcatOp, xs: Shape[], ys: Shape) {
@@ -56,6 +57,15 @@ export const concat: OpDef<ConcatOp> = {
     return xs.map(() => (keep ? span : null));
   },
   field: (op, fields) => unionField(fields),
+};
+
+// Along channels, positions are kept: elementwise. Along a spatial axis, a change moves: recomputed whole.
+const byChannel = elementwise(() => concat);
+concat.region = {
+  affected: (op, spans, xs, ys) => (op.axis === 0 ? byChannel.affected(op, spans, xs, ys)
+    : spans.some((s) => s) ? { y0: 0, y1: ys[1], x0: 0, x1: ys[2] } : undefined),
+  reads: (op, out, j, xs, ys) => (op.axis === 0 ? byChannel.reads(op, out, j, xs, ys) : { y0: 0, y1: xs[j][1], x0: 0, x1: xs[j][2] }),
+  forwardCrop: byChannel.forwardCrop,
 };
 
 concat.onnx = {

@@ -11,6 +11,7 @@ import type { OpDef } from './types.js';
 import { growByWindow, only, size, spatial, windowField, windowOut } from './util.js';
 import { imageInput, spatialAttrs, transferOf } from '../../onnx/spatial.js';
 import { dataTypeName } from '../../onnx/proto.js';
+import { cropGeometry, windowed } from './region.js';
 
 /** One filter per input channel, one output per filter: the depthwise kernel's case. */
 export function isDepthwise(op: ConvOp, channels: number): boolean {
@@ -93,6 +94,18 @@ export const conv: OpDef<ConvOp> = {
   field: (op, [rf]) => windowField(rf, op),
   macs: (op, [[c]], out) => size(out) * (c / op.groups) * op.kernel[0] * op.kernel[1],
 };
+
+conv.region = windowed((op, f, [g], o) => {
+  const { c, gh, gw, oh, ow, pt, pl } = cropGeometry(op, f, g, o);
+  const [dh, dw] = op.dilations ?? [1, 1];
+  if (isDepthwise(op, c)) {
+    f.k.depthwiseConv2d(1, c, gh, gw, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], pt, pl, dh, dw, oh, ow,
+      f.x[0], f.p.weight, f.p.bias ?? 0, f.y);
+  } else {
+    f.k.conv2d(1, c, gh, gw, op.filters, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], pt, pl, dh, dw, oh, ow,
+      op.groups, f.x[0], f.p.weight, f.p.bias ?? 0, f.y, f.scratch);
+  }
+});
 
 conv.onnx = {
   Conv(m) {

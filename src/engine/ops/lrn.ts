@@ -6,6 +6,7 @@ import { ArgumentError } from '../../errors.js';
 import type { LrnOp } from '../../graph/layers.js';
 import type { OpDef } from './types.js';
 import { only, size } from './util.js';
+import { elementwise } from './region.js';
 
 export const lrn: OpDef<LrnOp> = {
   kind: 'lrn',
@@ -25,6 +26,8 @@ export const lrn: OpDef<LrnOp> = {
   },
   backScratch: (op, inputs, out) => 2 * size(out),
 };
+
+lrn.region = elementwise(() => lrn);
 
 lrn.onnx = {
   LRN(m) {

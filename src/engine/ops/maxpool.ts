@@ -8,6 +8,7 @@ import { ArgumentError } from '../../errors.js';
 import type { AvgPoolOp, MaxPoolOp, Pads, Shape } from '../../graph/layers.js';
 import type { MapContext } from '../../onnx/map-context.js';
 import { imageInput, spatialAttrs } from '../../onnx/spatial.js';
+import { cropGeometry, windowed } from './region.js';
 import type { OpDef } from './types.js';
 import { growByWindow, only, size, spatial, windowField, windowOut } from './util.js';
 
@@ -34,6 +35,11 @@ export const maxpool: OpDef<MaxPoolOp> = {
   },
   field: (op, [rf]) => windowField(rf, op),
 };
+
+maxpool.region = windowed((op, f, [g], o) => {
+  const { c, gh, gw, oh, ow, pt, pl } = cropGeometry(op, f, g, o);
+  f.k.maxpool(c, gh, gw, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], pt, pl, oh, ow, f.x[0], f.y, f.switches);
+});
 
 /** Output shape of a pooling window op over [c, h, w]. */
 export function poolShape(op: { kernel: [number, number]; stride: [number, number]; pads: readonly number[]; ceil: boolean },

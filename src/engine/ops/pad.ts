@@ -68,8 +68,8 @@ export const pad: OpDef<PadOp> = {
     const out = x.map((d, i) => d + op.before[i] + op.after[i]);
     interior(op, x).forEach((r, i) => {
       if (r.length < 1 || out[i] < 1) throw new ArgumentError(`pads crop axis ${i} of [${x.join(', ')}] to nothing`);
-      if (op.mode === 'reflect' && (op.before[i] >= x[i] || op.after[i] >= x[i]) && (op.before[i] > 0 || op.after[i] > 0)) {
-        throw new ArgumentError(`reflect pads [${op.before[i]}, ${op.after[i]}] must be smaller than axis ${i} (${x[i]}) of [${x.join(', ')}]`);
+      if (op.mode === 'reflect' && (op.before[i] >= r.length || op.after[i] >= r.length) && (op.before[i] > 0 || op.after[i] > 0)) {
+        throw new ArgumentError(`reflect pads [${op.before[i]}, ${op.after[i]}] must be smaller than the ${r.length} values they reflect on axis ${i} of [${x.join(', ')}]`);
       }
     });
     return out;

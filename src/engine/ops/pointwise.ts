@@ -8,6 +8,7 @@ import type { PointwiseOp } from '../../graph/layers.js';
 import type { OpDef } from './types.js';
 import type { MapContext } from '../../onnx/map-context.js';
 import { only, overSpan, size } from './util.js';
+import { elementwise } from './region.js';
 
 const KIND = { sigmoid: 0, tanh: 1, elu: 2, leakyrelu: 3, hardsigmoid: 4, hardswish: 5, clip: 6, affine: 7 } as const;
 
@@ -35,6 +36,8 @@ const activation = (fn: PointwiseOp['fn'], alpha: number, beta: number, attrs: s
   const b = attrs.includes('beta') ? m.attrs.float('beta', beta) : beta;
   m.emit({ kind: 'pointwise', fn, alpha: a, beta: b }, [m.data(0).id]);
 };
+
+pointwise.region = elementwise(() => pointwise);
 
 pointwise.onnx = {
   Sigmoid: activation('sigmoid', 0, 0),

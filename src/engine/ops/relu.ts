@@ -6,6 +6,7 @@
 import type { ReluOp } from '../../graph/layers.js';
 import type { OpDef } from './types.js';
 import { only, overSpan, size } from './util.js';
+import { elementwise } from './region.js';
 
 export const relu: OpDef<ReluOp> = {
   kind: 'relu',
@@ -21,6 +22,8 @@ export const relu: OpDef<ReluOp> = {
   },
   rectifier: () => true,
 };
+
+relu.region = elementwise(() => relu);
 
 relu.onnx = {
   Relu(m) {

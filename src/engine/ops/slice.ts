@@ -100,6 +100,7 @@ slice.onnx = {
     if (!sizes) {
       const parts = m.attrs.int('num_outputs', outputs)!;
       if (parts < 1) throw m.attrs.bad('num_outputs', `${parts} must be positive`);
+      if (m.opset < 18 && length % parts !== 0) throw m.fail(`cannot split the ${length} of axis ${axis} into ${parts} equal parts (before opset 18, a Split without sizes needs equal parts)`);
       const each = Math.ceil(length / parts);
       sizes = Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(each, length - i * each)));
     }

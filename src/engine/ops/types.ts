@@ -67,6 +67,26 @@ export interface Backward {
   packed(): number;
 }
 
+/** Rows [y0, y1) and columns [x0, x1) of a [C, H, W] tensor (the occlusion fast path's changed part). */
+export interface Box { y0: number; y1: number; x0: number; x1: number }
+
+/**
+ * How an op recomputes only what changed (the occlusion fast path): when its inputs change only
+ * inside some boxes, which outputs change, which input boxes those outputs read, and the forward
+ * pass on crops. Ops without one are recomputed whole.
+ */
+export interface Region<O extends Op = Op> {
+  /** The output box that changes when input j changes inside spans[j] (undefined: input unchanged). */
+  affected(op: O, spans: (Box | undefined)[], xs: Shape[], ys: Shape): Box | undefined;
+  /** The box of input j that the outputs in `out` read. */
+  reads(op: O, out: Box, j: number, xs: Shape[], ys: Shape): Box;
+  /**
+   * Forward on crops for one image: `f.x[j]` holds input j over `reads[j]` ([C, h, w] of the box),
+   * `f.y` receives the output over `out`; f.xs / f.ys are the full shapes.
+   */
+  forwardCrop(op: O, f: Forward, reads: Box[], out: Box): void;
+}
+
 export interface OpDef<O extends Op = Op> {
   kind: O['kind'];
   /** Output shape for one image; throws ArgumentError saying why the inputs do not fit. */
@@ -103,6 +123,8 @@ export interface OpDef<O extends Op = Op> {
   macs?(op: O, inputs: Shape[], out: Shape): number;
   /** The projection modes' rectifier rule applies here (Relu, Clip with min 0). */
   rectifier?(op: O): boolean;
+  /** The occlusion fast path's region rules (absent: the op is recomputed whole). */
+  region?: Region<O>;
   /** ONNX op types that import as this kind, and how (attribute checks included). */
   onnx?: Record<string, OnnxMapping>;
 }

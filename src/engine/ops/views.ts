@@ -8,6 +8,7 @@ import type { DropoutOp, FlattenOp, ReshapeOp, Shape } from '../../graph/layers.
 import type { Backward, OpDef, Span } from './types.js';
 import type { MapContext } from '../../onnx/map-context.js';
 import { reshapeDims } from '../../onnx/fold.js';
+import { elementwise } from './region.js';
 import { GLOBAL_FIELD, only, size } from './util.js';
 
 function passBack({ k, n, ys, dy, dx: [dx], span, xs: [xs] }: Backward): Span[] {
@@ -71,6 +72,8 @@ function emitReshape(m: MapContext, id: number, x: Shape, shape: Shape): void {
   if (shape.length === 1 && x.length !== 1 && !m.wholeTensor) m.emit({ kind: 'flatten' }, [id]);
   else m.emit({ kind: 'reshape', shape }, [id]);
 }
+
+dropout.region = elementwise(() => dropout);
 
 reshape.onnx = {
   Reshape(m) {
