@@ -1,38 +1,42 @@
 /**
  * The fast path of occlusion sensitivity (paper, Fig. 7): many occluded copies of one image
- * through the network, computing only what the occluder changes.
+ * through the network, computing only what the occluder changes. A loop over the op table.
  *
- * - **Spatial ops** (conv, pools, ReLU, LRN) run per position on crops. The occluder box is the
- *   affected span of the input; through each op the affected span grows to every output whose
- *   window reads it. Outside it the activations equal the unoccluded image's (the *base*, kept
- *   from one ordinary forward pass). For a window op the input crop is cut from the base around
- *   the affected outputs' windows, the changed part is laid over it, and the op runs on the crop
- *   with its pads shifted (as src/deconv/walk.ts does for the transposed conv). The numbers are
- *   the full computation's, bit for bit: every output sums the same terms in the same order.
- * - **Dense ops** (after the last spatial op) run batched: the last spatial output of each
- *   position (base + its changed span) goes into one slot of a batch, so each fc weight is
- *   read once per batch, not once per position.
+ * - **The spatial section**: every op whose output is [C, H, W] and whose inputs are too (or the
+ *   image). Per position these run on crops: the occluder box is the changed part of the input;
+ *   through each op the changed part grows by the op's region rule (src/engine/ops/region.ts:
+ *   elementwise ops keep it, window ops grow it to every output whose window reads it; an op
+ *   without one changes whole). Outside it the activations equal the unoccluded image's (the
+ *   *base*, kept from one ordinary forward pass). Each input crop is cut from the base around
+ *   what the changed outputs read, the changed part laid over it, and the op runs on the crop
+ *   with its pads shifted. The numbers are the full computation's, bit for bit: every output
+ *   sums the same terms in the same order. A tensor read by several ops (a residual branch) keeps
+ *   its crop until all have read it.
+ * - **The dense section** (the rest: fc layers, flatten...): run batched. Each position's tensors
+ *   that the dense section reads (the *boundary*: base + changed part) go into one slot of a
+ *   batch, so each fc weight is read once per batch, not once per position.
  *
- * The engine borrows the model's weights, its conv scratch and its base activations (image 0 of
- * the planned buffers), and keeps its own buffers after the model's plan. While an engine is in
- * use the model must not run other forward passes (one model per worker does this).
+ * The engine borrows the model's weights, its scratch and its base activations (image 0 of the
+ * planned buffers), and keeps its own buffers after the model's plan. While an engine is in use
+ * the model must not run other forward passes (one model per worker does this).
  */
 import { AbortError, ArgumentError } from '../errors.js';
 import type { Model } from '../engine/model.js';
 import type { Region } from '../memory/arena.js';
 import type { Box } from '../graph/shapes.js';
-import { size } from '../graph/shapes.js';
+import { opInputs, size } from '../graph/shapes.js';
+import { opDef } from '../engine/ops/index.js';
+import type { Forward, Region as RegionRule } from '../engine/ops/types.js';
+import { boxEmpty } from '../engine/ops/region.js';
+import type { Op } from '../graph/layers.js';
 import type { WorkerContext } from './pool-worker.js';
 import { softmax } from '../engine/run.js';
-
-/** Rows [y0, y1) and columns [x0, x1) of a tensor; empty when y0 >= y1 or x0 >= x1. */
-type Span = Box;
 
 /** What is read per occluded position. */
 export interface OcclusionTarget {
   /** The class whose probability is recorded. */
   classIndex: number;
-  /** The op whose output holds the recorded feature map (a spatial op, or a dense section op). */
+  /** The op whose output holds the recorded feature map. */
   op: number;
   /** The feature map (channel; for a 1-D output, the unit). */
   map: number;
@@ -46,42 +50,85 @@ export interface OcclusionValues {
   topProbability: Float32Array;
 }
 
+/** Which ops run per position on crops, which batched, and what passes between the two. */
+export interface Sections {
+  spatial: Uint8Array;
+  /** Spatial ops, then dense ops, each in topological order. */
+  spatialOps: number[];
+  denseOps: number[];
+  /** Tensors of the spatial section (or the image, -1) that the dense section reads, and the output if spatial. */
+  boundary: number[];
+}
+
+export function sections(model: Model): Sections {
+  const { ops } = model.network;
+  const spatial = new Uint8Array(ops.length);
+  const isSpatial = (t: number) => (t < 0 ? model.network.input.length === 3 : spatial[t] === 1);
+  ops.forEach((op, i) => {
+    if (model.shapes[i].length === 3 && opInputs(model.network, i).every(isSpatial)) spatial[i] = 1;
+  });
+  const all = [...ops.keys()];
+  const spatialOps = all.filter((i) => spatial[i]);
+  const denseOps = all.filter((i) => !spatial[i]);
+  const boundary = new Set<number>();
+  for (const i of denseOps) for (const t of opInputs(model.network, i)) if (isSpatial(t)) boundary.add(t);
+  if (spatial[ops.length - 1]) boundary.add(ops.length - 1);
+  return { spatial, spatialOps, denseOps, boundary: [...boundary].sort((a, b) => a - b) };
+}
+
+/** The first op of the dense section (a chain's spatial section is everything before it). */
+export function denseStart(model: Model): number {
+  return sections(model).denseOps[0] ?? model.network.ops.length;
+}
+
+/** The short-named layers a worker that computes only the spatial section needs. */
+export function spatialLayers(model: Model): string[] {
+  const { spatial } = sections(model);
+  return model.layers.filter((l) => spatial[l.op]).map((l) => l.name);
+}
+
+/** An op without a region rule changes whole when any input changes, and is run whole. */
+const WHOLE: RegionRule = {
+  affected: (op, spans, xs, ys) => (spans.some((s) => s) ? { y0: 0, y1: ys[1], x0: 0, x1: ys[2] } : undefined),
+  reads: (op, out, j, xs) => ({ y0: 0, y1: xs[j][1], x0: 0, x1: xs[j][2] }),
+  forwardCrop(op, f) {
+    const def = opDef(op);
+    if (def.alias) f.k.copy(size(f.ys), f.x[0], f.y);
+    else def.forward(op, { ...f, n: 1 });
+  },
+};
+
 interface Buffers {
   plan: unknown;
   batch: number;
-  a: Region; b: Region; c: Region;
+  /** Per tensor (t + 1), its changed part for the current position ([C, h, w] of the box). */
+  crops: (Region | undefined)[];
+  /** Per input slot, an input crop (the base around the reads, the changed part laid over). */
+  temps: Region[];
+  overlay: Region;
   switches: Region;
-  /** Batch slots for the first dense op's input, then each dense section op's output. */
-  slots: Region;
+  /** Per boundary tensor, [batch, size] of that tensor per position. */
+  slots: Map<number, Region>;
+  /** Per dense op, [batch, size] of its output (a view op shares its input's). */
   dense: (Region | undefined)[];
+  denseSwitches: (Region | undefined)[];
 }
 
 const cache = new WeakMap<Model, Buffers>();
 
-/** Index of the first op whose output is not [C, H, W] (the dense section), or ops.length. */
-export function denseStart(model: Model): number {
-  const i = model.shapes.findIndex((s) => s.length !== 3);
-  return i < 0 ? model.shapes.length : i;
-}
-
 export class OcclusionEngine {
-  private readonly g: number;
+  private readonly sec: Sections;
   private readonly buffers: Buffers;
   private baseReady = false;
-  /** The chosen map's values on the unoccluded image (outside the changed span they stay). */
+  /** The chosen map's values on the unoccluded image (outside the changed part they stay). */
   private baseMap: Float32Array = new Float32Array(0);
   /** What the base and target are (a worker reuses the engine while it stays the same). */
   key = '';
 
   constructor(readonly model: Model, readonly batch: number, readonly target: OcclusionTarget) {
     if (!Number.isInteger(batch) || batch < 1) throw new ArgumentError(`batch must be a positive integer, got ${batch}`);
-    this.g = denseStart(model);
-    for (let i = this.g; i < model.network.ops.length; i++) {
-      const kind = model.network.ops[i].kind;
-      if (!['dense', 'relu', 'dropout', 'flatten', 'softmax'].includes(kind)) {
-        throw new ArgumentError(`occlusion: op ${i} (${kind}) after the first fully connected layer is not supported`);
-      }
-    }
+    if (model.network.input.length !== 3) throw new ArgumentError('occlusion needs an image network ([C, H, W] input)');
+    this.sec = sections(model);
     this.buffers = this.allocate(batch);
   }
 
@@ -92,79 +139,62 @@ export class OcclusionEngine {
     if (known && known.plan === m.planned && known.batch >= batch) return known;
     // New regions at the top (never a reset: something else may have allocated after ours).
     const arena = m.arena;
-    const shapes = m.shapes;
-    let largest = size(m.network.input);
-    let pooled = 1;
-    for (let i = 0; i < this.g; i++) {
-      largest = Math.max(largest, size(shapes[i]));
-      if (m.network.ops[i].kind === 'maxpool') pooled = Math.max(pooled, size(shapes[i]));
+    const shape = (t: number) => m.tensorShape(t);
+    const crops: (Region | undefined)[] = [];
+    crops[0] = arena.alloc(size(m.network.input), 'occlusion crop');
+    let largest = size(m.network.input), pooled = 1, reads = 1;
+    for (const i of this.sec.spatialOps) {
+      crops[i + 1] = arena.alloc(size(m.shapes[i]), 'occlusion crop');
+      for (const t of opInputs(m.network, i)) largest = Math.max(largest, size(shape(t)));
+      reads = Math.max(reads, opInputs(m.network, i).length);
+      pooled = Math.max(pooled, opDef(m.network.ops[i]).switches?.(m.network.ops[i], m.shapes[i]) ?? 0);
     }
-    const last = this.g === 0 ? size(m.network.input) : size(shapes[this.g - 1]);
-    const a = arena.alloc(largest, 'occlusion crop');
-    const b = arena.alloc(largest, 'occlusion crop');
-    const c = arena.alloc(largest, 'occlusion crop');
+    const temps = Array.from({ length: reads }, () => arena.alloc(largest, 'occlusion input crop'));
+    const overlay = arena.alloc(largest, 'occlusion overlay');
     const switches = arena.alloc(pooled, 'occlusion switches');
-    const slots = arena.alloc(batch * last, 'occlusion batch');
+    const slots = new Map<number, Region>();
+    for (const t of this.sec.boundary) slots.set(t, arena.alloc(batch * size(shape(t)), 'occlusion batch'));
     const dense: (Region | undefined)[] = [];
-    let prev = slots;
-    for (let i = this.g; i < m.network.ops.length; i++) {
-      const kind = m.network.ops[i].kind;
-      const r = kind === 'dropout' || kind === 'flatten' ? prev : arena.alloc(batch * size(shapes[i]), 'occlusion batch');
-      dense[i] = r;
-      prev = r;
+    const denseSwitches: (Region | undefined)[] = [];
+    const at = (t: number) => (slots.get(t) ?? dense[t])!;
+    for (const i of this.sec.denseOps) {
+      const op = m.network.ops[i];
+      const def = opDef(op);
+      dense[i] = def.alias ? at(opInputs(m.network, i)[0]) : arena.alloc(batch * size(m.shapes[i]), 'occlusion batch');
+      const slotsPerImage = def.switches?.(op, m.shapes[i]) ?? 0;
+      denseSwitches[i] = slotsPerImage > 0 ? arena.alloc(batch * slotsPerImage, 'occlusion switches') : undefined;
     }
-    const buffers = { plan: m.planned, batch, a, b, c, switches, slots, dense };
+    const buffers = { plan: m.planned, batch, crops, temps, overlay, switches, slots, dense, denseSwitches };
     cache.set(m, buffers);
     return buffers;
   }
 
   /**
-   * Run the unoccluded image ([C * H * W], preprocessed and finite) through the spatial ops:
-   * the base every position reuses. The fc layers are not run (a worker that only computes
-   * the spatial ops has no fc weights). Same kernels and arguments as Model.forwardSync, so
-   * the same numbers.
+   * Run the unoccluded image ([C * H * W], preprocessed and finite) through the spatial section:
+   * the base every position reuses. The dense section is not run (a worker that only computes
+   * the spatial section has no fc weights). The op table's forward passes, so the same numbers.
    */
   setBase(input: Float32Array): void {
     const m = this.model;
     if (this.buffers.plan !== m.planned) throw new Error('the model re-planned its memory under the occlusion engine');
-    const k = m.kernels;
     m.arena.write(m.inputRegion(), input);
-    for (let i = 0; i < this.g; i++) {
+    for (const i of this.sec.spatialOps) {
       const op = m.network.ops[i];
-      const x = m.opInputRegion(i).offset, y = m.outputRegion(i).offset;
-      const [c, h, w] = m.inputShape(i);
-      const out = m.shapes[i];
-      if (op.kind === 'conv') {
-        const p = m.paramsAt(i)!;
-        k.conv2d(1, c, h, w, op.filters, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
-          out[1], out[2], op.groups, x, p.weight.offset, p.bias?.offset ?? 0, y, m.planned.scratch.offset);
-      } else if (op.kind === 'relu') {
-        k.relu(size(out), x, y);
-      } else if (op.kind === 'maxpool') {
-        k.maxpool(c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1], out[1], out[2],
-          x, y, m.switchRegion(i)!.offset);
-      } else if (op.kind === 'avgpool') {
-        k.avgpool(c, h, w, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1],
-          op.pads[2], op.pads[3], out[1], out[2], op.countIncludePad ? 1 : 0, x, y);
-      } else if (op.kind === 'lrn') {
-        k.lrn(1, c, h * w, op.size, op.alpha, op.beta, op.bias, x, y);
-      } else if (op.kind !== 'dropout' && op.kind !== 'flatten') {
-        throw new ArgumentError(`occlusion: op ${i} (${op.kind}) on a spatial tensor is not supported`);
-      }
+      opDef(op).forward(op, m.forwardArgs(i, 1));
     }
     // Whatever Run was read before now reads this image's spatial activations.
     m.generation += 1;
     const { op, map } = this.target;
-    if (op < this.g) {
+    if (this.sec.spatial[op]) {
       const [, h, w] = m.shapes[op];
       this.baseMap = m.arena.read(m.outputRegion(op), map * h * w, h * w);
     }
     this.baseReady = true;
   }
 
-  /** Floats of one position's last spatial output (the fc layers' input). */
+  /** Floats of one position's boundary tensors (what the dense section reads). */
   get slotSize(): number {
-    return size(this.g === 0 ? this.model.network.input : this.model.shapes[this.g - 1]);
+    return this.sec.boundary.reduce((n, t) => n + size(this.model.tensorShape(t)), 0);
   }
 
   /** Evaluate occluded copies of the base image, start to end (see `spatialOnly` + `finishDense` for the split form). */
@@ -175,18 +205,16 @@ export class OcclusionEngine {
     for (let start = 0; start < n; start += this.batch) {
       if (signal?.aborted) throw new AbortError('occlusion cancelled');
       const count = Math.min(this.batch, n - start);
-      for (let j = 0; j < count; j++) {
-        out.activation[start + j] = this.spatial(boxes[start + j], fill, j);
-      }
+      for (let j = 0; j < count; j++) out.activation[start + j] = this.spatial(boxes[start + j], fill, j);
       this.denseSection(count, start, out);
     }
     return out;
   }
 
   /**
-   * The spatial ops only: each position's last spatial output ([n, slotSize]) and the chosen
-   * map's total (NaN when the map is in the fc layers). A worker without fc weights does this;
-   * `finishDense` (where the fc weights are) completes it.
+   * The spatial section only: each position's boundary tensors ([n, slotSize], position by
+   * position) and the chosen map's total (NaN when the map is in the dense section). A worker
+   * without fc weights does this; `finishDense` (where the fc weights are) completes it.
    */
   spatialOnly(boxes: readonly Box[], fill: Float32Array): { slots: Float32Array; activation: Float64Array } {
     if (!this.baseReady) throw new Error('setBase first');
@@ -196,138 +224,136 @@ export class OcclusionEngine {
     for (let start = 0; start < n; start += this.batch) {
       const count = Math.min(this.batch, n - start);
       for (let j = 0; j < count; j++) activation[start + j] = this.spatial(boxes[start + j], fill, j);
-      slots.set(this.model.arena.read(this.buffers.slots, 0, count * s), start * s);
+      this.copySlots(count, (t, per, block) => {
+        for (let j = 0; j < count; j++) slots.set(block.subarray(j * per, (j + 1) * per), (start + j) * s + t);
+      });
     }
-    if (this.target.op >= this.g) activation.fill(NaN);
+    if (!this.sec.spatial[this.target.op]) activation.fill(NaN);
     return { slots, activation };
   }
 
-  /** The fc layers on positions computed by `spatialOnly` (on any model with the same weights). */
+  /** The dense section on positions computed by `spatialOnly` (on any model with the same weights). */
   finishDense(part: { slots: Float32Array; activation: Float64Array }): OcclusionValues {
     const n = part.activation.length, s = this.slotSize;
     const out = emptyValues(n);
     out.activation.set(part.activation);
+    const m = this.model;
     for (let start = 0; start < n; start += this.batch) {
       const count = Math.min(this.batch, n - start);
-      this.model.arena.write(this.buffers.slots, part.slots.subarray(start * s, (start + count) * s));
+      let at = 0;
+      for (const t of this.sec.boundary) {
+        const per = size(m.tensorShape(t));
+        const block = new Float32Array(count * per);
+        for (let j = 0; j < count; j++) block.set(part.slots.subarray((start + j) * s + at, (start + j) * s + at + per), j * per);
+        m.arena.write(this.buffers.slots.get(t)!, block);
+        at += per;
+      }
       this.denseSection(count, start, out);
     }
     return out;
   }
 
+  /** Each boundary tensor's block of `count` positions, with its offset within a position's slot. */
+  private copySlots(count: number, each: (offset: number, per: number, block: Float32Array) => void): void {
+    let at = 0;
+    for (const t of this.sec.boundary) {
+      const per = size(this.model.tensorShape(t));
+      each(at, per, this.model.arena.read(this.buffers.slots.get(t)!, 0, count * per));
+      at += per;
+    }
+  }
+
   /**
-   * The spatial ops for one occluder: writes the last spatial output into batch slot `slot`;
+   * The spatial section for one occluder: writes the boundary tensors into batch slot `slot`;
    * returns the chosen map's total when it is a spatial map (else 0: read in the dense section).
    */
   private spatial(box: Box, fill: Float32Array, slot: number): number {
     const m = this.model;
     const k = m.kernels;
-    const { a, b, c, switches } = this.buffers;
+    const { crops, temps } = this.buffers;
     const [ci, hi, wi] = m.network.input;
-    let span: Span = {
-      y0: Math.max(0, box.y0), x0: Math.max(0, box.x0), y1: Math.min(hi, box.y1), x1: Math.min(wi, box.x1),
-    };
-    let total = this.target.op < this.g ? NaN : 0;
-    let cur = a, free = b;
-    let live = !isEmpty(span);
-    if (live) {
+    const changed: (Box | undefined)[] = [];
+    const inputSpan = { y0: Math.max(0, box.y0), x0: Math.max(0, box.x0), y1: Math.min(hi, box.y1), x1: Math.min(wi, box.x1) };
+    if (!boxEmpty(inputSpan)) {
       // The occluded input crop: every channel filled with its value.
-      const area = (span.y1 - span.y0) * (span.x1 - span.x0);
-      for (let ch = 0; ch < ci; ch++) k.fill(cur.offset + ch * area * 4, fill[ch], area);
+      changed[0] = inputSpan;
+      const area = (inputSpan.y1 - inputSpan.y0) * (inputSpan.x1 - inputSpan.x0);
+      for (let ch = 0; ch < ci; ch++) k.fill(crops[0]!.offset + ch * area * 4, fill[ch], area);
     }
-    for (let i = 0; i < this.g && live; i++) {
-      const op = m.network.ops[i];
-      const [C, H, W] = m.inputShape(i);
-      const [OC, OH, OW] = m.shapes[i];
-      if (op.kind === 'conv' || op.kind === 'maxpool' || op.kind === 'avgpool') {
-        const [KH, KW] = op.kernel, [SH, SW] = op.stride, [PT, PL] = op.pads;
-        const o: Span = {
-          y0: Math.max(0, Math.floor((span.y0 + PT - KH) / SH) + 1), y1: Math.min(OH, Math.ceil((span.y1 + PT) / SH)),
-          x0: Math.max(0, Math.floor((span.x0 + PL - KW) / SW) + 1), x1: Math.min(OW, Math.ceil((span.x1 + PL) / SW)),
+    const targetSpatial = this.sec.spatial[this.target.op] === 1;
+    let total = targetSpatial ? NaN : 0;
+    if (changed[0]) {
+      for (const i of this.sec.spatialOps) {
+        const op = m.network.ops[i];
+        const inputs = opInputs(m.network, i);
+        const spans = inputs.map((t) => changed[t + 1]);
+        if (spans.every((s) => !s)) continue;
+        const region = (opDef(op).region ?? WHOLE) as RegionRule<Op>;
+        const xs = inputs.map((t) => m.tensorShape(t)), ys = m.shapes[i];
+        const out = region.affected(op, spans, xs, ys);
+        if (!out || boxEmpty(out)) continue;
+        const reads = inputs.map((t, j) => region.reads(op, out, j, xs, ys));
+        const x = inputs.map((t, j) => this.inputCrop(t, reads[j], changed[t + 1], temps[j]));
+        const f: Forward = {
+          k, n: 1, x, xs, y: crops[i + 1]!.offset, ys, p: m.paramOffsets(i),
+          switches: this.buffers.switches.offset, scratch: m.planned.scratch.offset,
         };
-        if (isEmpty(o)) { live = false; break; }
-        const g: Span = {
-          y0: Math.max(0, o.y0 * SH - PT), y1: Math.min(H, (o.y1 - 1) * SH - PT + KH),
-          x0: Math.max(0, o.x0 * SW - PL), x1: Math.min(W, (o.x1 - 1) * SW - PL + KW),
-        };
-        const gh = g.y1 - g.y0, gw = g.x1 - g.x0;
-        // The input crop: the base around the windows, the changed span laid over it.
-        let x = cur;
-        if (!sameSpan(g, span)) {
-          x = free;
-          k.cropWindow(C, H, W, g.y0, g.x0, gh, gw, m.opInputRegion(i).offset, x.offset);
-          this.overlay(C, span, cur, g, x, c);
-        }
-        const y = x === a ? b : a;
-        const oh = o.y1 - o.y0, ow = o.x1 - o.x0;
-        const pt = PT + g.y0 - o.y0 * SH, pl = PL + g.x0 - o.x0 * SW;
-        if (op.kind === 'conv') {
-          const p = m.paramsAt(i)!;
-          k.conv2d(1, C, gh, gw, OC, KH, KW, SH, SW, pt, pl, oh, ow, op.groups, x.offset, p.weight.offset,
-            p.bias?.offset ?? 0, y.offset, m.planned.scratch.offset);
-        } else if (op.kind === 'maxpool') {
-          k.maxpool(C, gh, gw, KH, KW, SH, SW, pt, pl, oh, ow, x.offset, y.offset, switches.offset);
-        } else {
-          // The crop's end pads: the original ones plus the image cells below/right of the crop,
-          // so a window clipped to the padded input is clipped at the same place.
-          const pb = op.pads[2] + H - g.y1, pr = op.pads[3] + W - g.x1;
-          k.avgpool(C, gh, gw, KH, KW, SH, SW, pt, pl, pb, pr, oh, ow, op.countIncludePad ? 1 : 0,
-            x.offset, y.offset);
-        }
-        cur = y;
-        free = y === a ? b : a;
-        span = o;
-      } else if (op.kind === 'relu') {
-        k.relu(OC * (span.y1 - span.y0) * (span.x1 - span.x0), cur.offset, free.offset);
-        [cur, free] = [free, cur];
-      } else if (op.kind === 'lrn') {
-        k.lrn(1, OC, (span.y1 - span.y0) * (span.x1 - span.x0), op.size, op.alpha, op.beta, op.bias, cur.offset, free.offset);
-        [cur, free] = [free, cur];
-      } else if (op.kind !== 'dropout' && op.kind !== 'flatten') {
-        throw new ArgumentError(`occlusion: op ${i} (${op.kind}) on a spatial tensor is not supported`);
+        region.forwardCrop(op, f, reads, out);
+        changed[i + 1] = out;
+        if (i === this.target.op) total = this.mapTotal(out, crops[i + 1]!);
       }
-      if (i === this.target.op) total = this.mapTotal(span, cur);
     }
-    if (Number.isNaN(total)) total = this.mapTotal(null, cur);
-    // The last spatial output, whole: the base, with the changed span laid over it.
-    const last = this.g - 1;
-    const shape = last < 0 ? m.network.input : m.shapes[last];
-    const n = size(shape);
-    const dst = this.buffers.slots.offset + slot * n * 4;
-    const base = last < 0 ? m.inputRegion().offset : m.outputRegion(last).offset;
-    const mem = new Float32Array(m.arena.memory.buffer);
-    mem.copyWithin(dst >> 2, base >> 2, (base >> 2) + n);
-    if (live) k.placeWindow(shape[0], shape[1], shape[2], span.y0, span.x0, span.y1 - span.y0, span.x1 - span.x0, cur.offset, dst);
+    if (targetSpatial && Number.isNaN(total)) total = this.mapTotal(undefined, crops[this.target.op + 1]!);
+    // The boundary tensors, whole: the base, with the changed part laid over it.
+    for (const t of this.sec.boundary) {
+      const shape = m.tensorShape(t);
+      const n = size(shape);
+      const dst = this.buffers.slots.get(t)!.offset + slot * n * 4;
+      k.copy(n, m.tensorRegion(t).offset, dst);
+      const c = changed[t + 1];
+      if (c) k.placeWindow(shape[0], shape[1], shape[2], c.y0, c.x0, c.y1 - c.y0, c.x1 - c.x0, crops[t + 1]!.offset, dst);
+    }
     return total;
   }
 
-  /** Lay the part of crop `src` (at `span`) that lies inside `g` over crop `dst` (at `g`). */
-  private overlay(C: number, span: Span, src: Region, g: Span, dst: Region, tmp: Region): void {
-    const k = this.model.kernels;
-    const i: Span = {
-      y0: Math.max(span.y0, g.y0), y1: Math.min(span.y1, g.y1), x0: Math.max(span.x0, g.x0), x1: Math.min(span.x1, g.x1),
-    };
-    if (isEmpty(i)) return;
+  /**
+   * Tensor t over box `g` as an op reads it: its crop when that is exactly what changed, else
+   * the base cut out at `g` with the changed part (if any) laid over it, in `tmp`.
+   */
+  private inputCrop(t: number, g: Box, changed: Box | undefined, tmp: Region): number {
+    const m = this.model;
+    const k = m.kernels;
+    const crop = this.buffers.crops[t + 1]!;
+    if (changed && sameBox(g, changed)) return crop.offset;
+    const [c, h, w] = m.tensorShape(t);
     const gh = g.y1 - g.y0, gw = g.x1 - g.x0;
+    k.cropWindow(c, h, w, g.y0, g.x0, gh, gw, m.tensorRegion(t).offset, tmp.offset);
+    if (!changed) return tmp.offset;
+    const i: Box = {
+      y0: Math.max(changed.y0, g.y0), y1: Math.min(changed.y1, g.y1), x0: Math.max(changed.x0, g.x0), x1: Math.min(changed.x1, g.x1),
+    };
+    if (boxEmpty(i)) return tmp.offset;
     const ih = i.y1 - i.y0, iw = i.x1 - i.x0;
-    let from = src;
-    if (!sameSpan(i, span)) {
-      k.cropWindow(C, span.y1 - span.y0, span.x1 - span.x0, i.y0 - span.y0, i.x0 - span.x0, ih, iw, src.offset, tmp.offset);
-      from = tmp;
+    let from = crop.offset;
+    if (!sameBox(i, changed)) {
+      k.cropWindow(c, changed.y1 - changed.y0, changed.x1 - changed.x0, i.y0 - changed.y0, i.x0 - changed.x0, ih, iw,
+        crop.offset, this.buffers.overlay.offset);
+      from = this.buffers.overlay.offset;
     }
-    k.placeWindow(C, gh, gw, i.y0 - g.y0, i.x0 - g.x0, ih, iw, from.offset, dst.offset);
+    k.placeWindow(c, gh, gw, i.y0 - g.y0, i.x0 - g.x0, ih, iw, from, tmp.offset);
+    return tmp.offset;
   }
 
   /**
    * The chosen map's total on the occluded image: base values outside `span`, the crop's inside,
    * summed in row-major order in float64 (the naive path sums the full map the same way).
    */
-  private mapTotal(span: Span | null, crop: Region): number {
+  private mapTotal(span: Box | undefined, crop: Region): number {
     const { op, map } = this.target;
     const [, h, w] = this.model.shapes[op];
     const base = this.baseMap;
     let s = 0;
-    if (!span || isEmpty(span)) {
+    if (!span || boxEmpty(span)) {
       for (let i = 0; i < base.length; i++) s += base[i];
       return s;
     }
@@ -343,39 +369,39 @@ export class OcclusionEngine {
     return s;
   }
 
-  /** The dense ops on `count` filled slots; results go to positions start..start+count-1. */
+  /** The dense section on `count` filled slots; results go to positions start..start+count-1. */
   private denseSection(count: number, start: number, out: OcclusionValues): void {
     const m = this.model;
-    const k = m.kernels;
-    const ops = m.network.ops;
-    let x = this.buffers.slots;
-    for (let i = this.g; i < ops.length; i++) {
+    const { ops } = m.network;
+    const { slots, dense, denseSwitches } = this.buffers;
+    const at = (t: number) => (slots.get(t) ?? dense[t])!.offset;
+    for (const i of this.sec.denseOps) {
       const op = ops[i];
-      const y = this.buffers.dense[i]!;
-      const n = size(m.shapes[i]);
-      if (op.kind === 'dense') {
-        const p = m.paramsAt(i)!;
-        k.dense(count, size(m.inputShape(i)), op.units, x.offset, p.weight.offset, p.bias?.offset ?? 0, y.offset);
-      } else if (op.kind === 'relu') {
-        k.relu(count * n, x.offset, y.offset);
-      } else if (op.kind === 'softmax') {
-        k.softmax(count, n, x.offset, y.offset);
-      }
-      x = y;
+      const inputs = opInputs(m.network, i);
+      opDef(op).forward(op, {
+        k: m.kernels, n: count, x: inputs.map(at), xs: inputs.map((t) => m.tensorShape(t)), y: dense[i]!.offset,
+        ys: m.shapes[i], p: m.paramOffsets(i), switches: denseSwitches[i]?.offset ?? 0, scratch: m.planned.scratch.offset,
+      });
     }
     const last = ops.length - 1;
     const classes = size(m.shapes[last]);
-    const rows = m.arena.read(x, 0, count * classes);
+    const rows = m.arena.read({ offset: at(last), floats: count * classes }, 0, count * classes);
     const { op: tOp, map, classIndex } = this.target;
-    const unit = tOp >= this.g ? m.arena.read(this.buffers.dense[tOp]!, 0, count * size(m.shapes[tOp])) : undefined;
+    const per = size(m.shapes[tOp]);
+    const unit = this.sec.spatial[tOp] ? undefined : m.arena.read({ offset: at(tOp), floats: count * per }, 0, count * per);
     for (let j = 0; j < count; j++) {
       const row = rows.subarray(j * classes, (j + 1) * classes);
-      const p = ops[last].kind === 'softmax' ? row : softmax(row);
+      const p = ops[last].kind === 'softmax' && ops[last].axis === undefined ? row : softmax(row);
       const t = argmax(p);
       out.probability[start + j] = p[classIndex];
       out.top[start + j] = t;
       out.topProbability[start + j] = p[t];
-      if (unit) out.activation[start + j] = unit[j * size(m.shapes[tOp]) + map];
+      if (unit) {
+        const plane = per / m.shapes[tOp][0];
+        let s = 0;
+        for (let q = 0; q < plane; q++) s += unit[j * per + map * plane + q];
+        out.activation[start + j] = s;
+      }
     }
   }
 }
@@ -384,11 +410,7 @@ function emptyValues(n: number): OcclusionValues {
   return { probability: new Float32Array(n), activation: new Float64Array(n), top: new Int32Array(n), topProbability: new Float32Array(n) };
 }
 
-function isEmpty(s: Span): boolean {
-  return s.y0 >= s.y1 || s.x0 >= s.x1;
-}
-
-function sameSpan(a: Span, b: Span): boolean {
+function sameBox(a: Box, b: Box): boolean {
   return a.y0 === b.y0 && a.y1 === b.y1 && a.x0 === b.x0 && a.x1 === b.x1;
 }
 

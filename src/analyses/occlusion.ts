@@ -23,7 +23,7 @@ import type { Point } from '../graph/names.js';
 import type { Box } from '../graph/shapes.js';
 import { size } from '../graph/shapes.js';
 import type { Pixels } from '../io/preprocess.js';
-import { OcclusionEngine, argmax, denseStart, type OcclusionTarget, type OcclusionValues } from './occlusion-engine.js';
+import { OcclusionEngine, argmax, spatialLayers, type OcclusionTarget, type OcclusionValues } from './occlusion-engine.js';
 import { availableCores, ModelPool } from './pool.js';
 
 /** 'zero': the preset's zero (the mean colour for caffe and torchvision: grey); 'mean': the image's mean per channel; or values in tensor units. */
@@ -111,7 +111,7 @@ export interface OcclusionResult {
    * How it ran: the path, the pool workers that computed positions (0 when its pool could not
    * start, or this thread finished before it did), whether this thread computed too, the time (ms).
    */
-  path: 'fast' | 'naive' | 'batched';
+  path: 'fast' | 'naive';
   workers: number;
   local: boolean;
   milliseconds: number;
@@ -229,11 +229,9 @@ export async function occlusion(model: Model, input: Tensor | Pixels, options: O
 
   let values: OcclusionValues;
   let workers = 0, local = true;
-  const path = options.naive ? 'naive' : fastPathApplies(model) ? 'fast' : 'batched';
+  const path = options.naive ? 'naive' : 'fast';
   if (path === 'naive') {
     values = await naive(model, image, boxes, fill, target, options);
-  } else if (path === 'batched') {
-    values = await batched(model, image, boxes, fill, target, batch, options);
   } else {
     local = options.local ?? true;
     const threads = options.workers ?? await availableCores();
@@ -279,53 +277,6 @@ function strongestMap(activation: Float32Array, maps: number, plane: number): nu
 const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** One full forward pass per position (the reference). */
-/**
- * The fast path computes a chain of conv, pool, ReLU, LRN and dense ops only; graphs with
- * branches (ResNet, Inception...), other ops or dilated convolutions take the batched path:
- * whole forward passes of `batch` occluded images at a time.
- */
-function fastPathApplies(model: Model): boolean {
-  const chainKinds = new Set(['conv', 'relu', 'maxpool', 'avgpool', 'lrn', 'dense', 'dropout', 'flatten', 'softmax']);
-  return model.network.ops.every((op, i) => chainKinds.has(op.kind) && (!op.inputs || (op.inputs.length === 1 && op.inputs[0] === i - 1)) &&
-    !(op.kind === 'conv' && op.dilations && (op.dilations[0] !== 1 || op.dilations[1] !== 1)) &&
-    !(op.kind === 'softmax' && op.axis !== undefined) && !(op.kind === 'dense' && op.lastAxis));
-}
-
-/** Whole forward passes of `batch` occluded images at a time (each weight read once per batch). */
-async function batched(model: Model, image: Float32Array, boxes: Box[], fill: Float32Array, target: OcclusionTarget,
-                       batch: number, options: OcclusionOptions): Promise<OcclusionValues> {
-  const n = boxes.length;
-  const out = allocValues(n);
-  const shape = model.network.input;
-  const per = image.length;
-  const { op, map, classIndex } = target;
-  const s = model.shapes[op];
-  const plane = s.length === 3 ? s[1] * s[2] : 1;
-  const perOut = s.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(Math.min(batch, n) * per);
-  for (let k0 = 0; k0 < n; k0 += batch) {
-    if (options.signal?.aborted) throw new AbortError('occlusion cancelled');
-    const count = Math.min(batch, n - k0);
-    for (let b = 0; b < count; b++) data.set(occludeImage(image, shape, boxes[k0 + b], fill), b * per);
-    const run = model.forwardSync({ shape: [count, ...shape], data: data.subarray(0, count * per) });
-    const a = model.arena.read(model.outputRegion(op), 0, count * perOut);
-    for (let b = 0; b < count; b++) {
-      const k = k0 + b;
-      const p = run.probabilities(b);
-      const t = argmax(p);
-      out.probability[k] = p[classIndex];
-      out.top[k] = t;
-      out.topProbability[k] = p[t];
-      let total = 0;
-      for (let i = b * perOut + map * plane; i < b * perOut + (map + 1) * plane; i++) total += a[i];
-      out.activation[k] = total;
-    }
-    options.onProgress?.((k0 + count) / n);
-    await turn();
-  }
-  return out;
-}
-
 async function naive(model: Model, image: Float32Array, boxes: Box[], fill: Float32Array, target: OcclusionTarget,
                      options: OcclusionOptions): Promise<OcclusionValues> {
   const n = boxes.length;
@@ -426,7 +377,7 @@ async function parallel(model: Model, image: Float32Array, boxes: Box[], fill: F
   let pooled = 0;
   lanes.push((async () => {
     if (!pool) {
-      const layers = dense ? model.layers.filter((l) => l.op < denseStart(model)).map((l) => l.name) : undefined;
+      const layers = dense ? spatialLayers(model) : undefined;
       starting = ModelPool.create(model, { workers: poolSize, engineUrl: options.engineUrl, signal: controller.signal, layers });
       try {
         pool = await starting;
