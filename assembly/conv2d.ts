@@ -3,7 +3,9 @@
  * convolution that the deconvnet filters with and backprop uses for input gradients.
  *
  * Geometry is given, never inferred: the caller computes OH/OW (src/graph/shapes.ts). Pads are
- * top/left; bottom/right pads are implied by OH/OW. Every kernel works image by image and group
+ * top/left; bottom/right pads are implied by OH/OW. DH/DW are the dilations (ONNX `dilations`,
+ * >= 1): tap (ky, kx) of output (oy, ox) reads x[oy*SH - PT + ky*DH, ox*SW - PL + kx*DW]. Scratch
+ * sizes do not depend on them (im2col's rows are still Cg*KH*KW). Every kernel works image by image and group
  * by group through gemmPacked; `scratch` must hold conv2dScratchFloats(...) floats, 16-byte
  * aligned, and must not alias anything else. Kernels never allocate.
  */
@@ -25,12 +27,12 @@ export function conv2dScratchFloats(C: i32, OC: i32, KH: i32, KW: i32, OH: i32, 
 
 /**
  * im2col straight into gemm panels: row k = (c, ky, kx) of the group's channels, column
- * p = oy*OW + ox, value x[c, oy*SH - PT + ky, ox*SW - PL + kx] or 0 outside the image.
+ * p = oy*OW + ox, value x[c, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW] or 0 outside the image.
  * For each (k, oy) the valid columns are one run [oxa, oxb), so the inner loops carry no
  * bounds tests.
  */
 function im2colPacked(x: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-                      PT: i32, PL: i32, OH: i32, OW: i32, dst: usize): void {
+                      PT: i32, PL: i32, DH: i32, DW: i32, OH: i32, OW: i32, dst: usize): void {
   const K = Cg * KH * KW;
   const P = OH * OW;
   const padded = ((P + 7) >> 3) << 3;
@@ -41,18 +43,21 @@ function im2colPacked(x: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i
     for (let ky = 0; ky < KH; ky++) {
       for (let kx = 0; kx < KW; kx++) {
         const base = dst + (<usize>k << 5);
-        // ox*SW - PL + kx in [0, W)  <=>  ox in [oxa, oxb)
-        const oxa = min(OW, max(0, (PL - kx + SW - 1) / SW));
-        const oxb = max(oxa, min(OW, (W - 1 + PL - kx) / SW + 1));
+        // ox*SW - PL + kx*DW in [0, W)  <=>  ox in [oxa, oxb). (A negative numerator truncates
+        // towards 0, which the clamps make right for oxa; for oxb it is tested first.)
+        const off = kx * DW;
+        const oxa = min(OW, max(0, (PL - off + SW - 1) / SW));
+        const hi = W - 1 + PL - off;
+        const oxb = hi < 0 ? oxa : max(oxa, min(OW, hi / SW + 1));
         let p = 0;
         for (let oy = 0; oy < OH; oy++) {
-          const iy = oy * SH - PT + ky;
+          const iy = oy * SH - PT + ky * DH;
           if (<u32>iy >= <u32>H) {
             for (let ox = 0; ox < OW; ox++, p++) store<f32>(base + (<usize>(p >> 3) * K32) + (<usize>(p & 7) << 2), 0);
             continue;
           }
           for (let ox = 0; ox < oxa; ox++, p++) store<f32>(base + (<usize>(p >> 3) * K32) + (<usize>(p & 7) << 2), 0);
-          let src = plane + ((<usize>iy * <usize>W + <usize>(oxa * SW - PL + kx)) << 2);
+          let src = plane + ((<usize>iy * <usize>W + <usize>(oxa * SW - PL + off)) << 2);
           for (let ox = oxa; ox < oxb; ox++, p++) {
             store<f32>(base + (<usize>(p >> 3) * K32) + (<usize>(p & 7) << 2), load<f32>(src));
             src += <usize>SW << 2;
@@ -68,7 +73,7 @@ function im2colPacked(x: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i
 
 /** y[n, oc] = bias[oc] + sum over the group's channels of w[oc] (*) x[n]. bias = 0: none. */
 export function conv2d(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-                       PT: i32, PL: i32, OH: i32, OW: i32, groups: i32,
+                       PT: i32, PL: i32, DH: i32, DW: i32, OH: i32, OW: i32, groups: i32,
                        x: usize, w: usize, bias: usize, y: usize, scratch: usize): void {
   const Cg = C / groups, OCg = OC / groups;
   const K = Cg * KH * KW, P = OH * OW;
@@ -80,7 +85,7 @@ export function conv2d(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32
         const b: f32 = bias ? load<f32>(bias + (<usize>(g * OCg + oc) << 2)) : 0;
         fill(yg + ((<usize>oc * <usize>P) << 2), b, P);
       }
-      im2colPacked(xg, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, scratch);
+      im2colPacked(xg, H, W, Cg, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, scratch);
       gemmPacked(OCg, P, K, w + ((<usize>(g * OCg) * <usize>K) << 2), K, 1, scratch, yg, P,
                  scratch + ((<usize>K * <usize>(((P + 7) >> 3) << 3)) << 2), false);
     }
@@ -112,11 +117,11 @@ export function conv2dPackWeights(C: i32, OC: i32, KH: i32, KW: i32, groups: i32
  * "output padding" of a transposed convolution). Packs the weights into scratch first.
  */
 export function conv2dTranspose(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, SH: i32,
-                                SW: i32, PT: i32, PL: i32, OH: i32, OW: i32, groups: i32,
+                                SW: i32, PT: i32, PL: i32, DH: i32, DW: i32, OH: i32, OW: i32, groups: i32,
                                 dy: usize, w: usize, dx: usize, scratch: usize): void {
   conv2dPackWeights(C, OC, KH, KW, groups, w, scratch);
   const packed = <usize>conv2dPackedWeightFloats(C, OC, KH, KW, groups);
-  conv2dTransposePacked(N, C, H, W, OC, KH, KW, SH, SW, PT, PL, OH, OW, groups, dy, scratch, dx,
+  conv2dTransposePacked(N, C, H, W, OC, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, groups, dy, scratch, dx,
                         scratch + (packed << 2));
 }
 
@@ -127,7 +132,7 @@ export function conv2dTranspose(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32
  * scratch: conv2dTransposeScratchFloats(...) floats.
  */
 export function conv2dTransposePacked(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, SH: i32,
-                                      SW: i32, PT: i32, PL: i32, OH: i32, OW: i32, groups: i32,
+                                      SW: i32, PT: i32, PL: i32, DH: i32, DW: i32, OH: i32, OW: i32, groups: i32,
                                       dy: usize, wPacked: usize, dx: usize, scratch: usize): void {
   const Cg = C / groups, OCg = OC / groups;
   const K = Cg * KH * KW, P = OH * OW;
@@ -142,7 +147,7 @@ export function conv2dTransposePacked(N: i32, C: i32, H: i32, W: i32, OC: i32, K
       fill(cols, 0, P * K);
       // A(m = p, k = oc) = dy_g[oc*P + p]: sAm = 1, sAk = P.
       gemmPacked(P, K, OCg, dyg, 1, P, wPacked + ((<usize>(g * OCg) * <usize>K8) << 2), cols, K, gemmScratch, true);
-      col2imT(cols, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, dxg);
+      col2imT(cols, H, W, Cg, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, dxg);
     }
   }
 }
@@ -156,21 +161,27 @@ export function conv2dTransposeScratchFloats(C: i32, OC: i32, KH: i32, KW: i32, 
 
 /** Scatter-add cols^T[P, K] back onto the image: the adjoint of im2col, one output position at a time. */
 function col2imT(cols: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-                 PT: i32, PL: i32, OH: i32, OW: i32, dx: usize): void {
+                 PT: i32, PL: i32, DH: i32, DW: i32, OH: i32, OW: i32, dx: usize): void {
+  const dwBytes = <usize>DW << 2;
   let row = cols;
   for (let oy = 0; oy < OH; oy++) {
     for (let ox = 0; ox < OW; ox++) {
+      // x0 + kx*DW in [0, W)  <=>  kx in [kxa, kxb)
       const x0 = ox * SW - PL;
-      const kxa = max(0, -x0), kxb = min(KW, W - x0);
+      let kxa = max(0, -x0), kxb = min(KW, W - x0);
+      if (DW != 1) {
+        kxa = x0 >= 0 ? 0 : (DW - 1 - x0) / DW;
+        kxb = W - x0 <= 0 ? 0 : min(KW, (W - x0 + DW - 1) / DW);
+      }
       for (let c = 0; c < Cg; c++) {
         const plane = dx + ((<usize>c * <usize>H * <usize>W) << 2);
         for (let ky = 0; ky < KH; ky++) {
-          const iy = oy * SH - PT + ky;
+          const iy = oy * SH - PT + ky * DH;
           if (<u32>iy < <u32>H) {
-            const line = plane + ((<usize>iy * <usize>W + <usize>x0) << 2);
+            let p = plane + ((<usize>iy * <usize>W + <usize>x0) << 2) + <usize>kxa * dwBytes;
             for (let kx = kxa; kx < kxb; kx++) {
-              const p = line + (<usize>kx << 2);
               store<f32>(p, load<f32>(p) + load<f32>(row + (<usize>kx << 2)));
+              p += dwBytes;
             }
           }
           row += <usize>KW << 2;
@@ -187,7 +198,7 @@ function col2imT(cols: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i32
  * packed straight from x (im2colTPacked). scratch: conv2dFilterGradScratchFloats(...) floats.
  */
 export function conv2dFilterGrad(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-                                 PT: i32, PL: i32, OH: i32, OW: i32, groups: i32,
+                                 PT: i32, PL: i32, DH: i32, DW: i32, OH: i32, OW: i32, groups: i32,
                                  x: usize, dy: usize, dw: usize, db: usize, scratch: usize): void {
   const Cg = C / groups, OCg = OC / groups;
   const K = Cg * KH * KW, P = OH * OW;
@@ -197,7 +208,7 @@ export function conv2dFilterGrad(N: i32, C: i32, H: i32, W: i32, OC: i32, KH: i3
     for (let g = 0; g < groups; g++) {
       const xg = x + ((<usize>(n * C + g * Cg) * <usize>H * <usize>W) << 2);
       const dyg = dy + ((<usize>(n * OC + g * OCg) * <usize>P) << 2);
-      im2colTPacked(xg, H, W, Cg, KH, KW, SH, SW, PT, PL, OH, OW, scratch);
+      im2colTPacked(xg, H, W, Cg, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, scratch);
       gemmPacked(OCg, K, P, dyg, P, 1, scratch, dw + ((<usize>(g * OCg) * <usize>K) << 2), K, gemmScratch, false);
       if (db) {
         for (let oc = 0; oc < OCg; oc++) {
@@ -221,11 +232,11 @@ export function conv2dFilterGradScratchFloats(C: i32, OC: i32, KH: i32, KW: i32,
 
 /**
  * im2col transposed, straight into gemm panels over k: panel j holds k = 8j..8j+7 (k = (c, ky,
- * kx)), its row p = oy*OW + ox the 8 values x[c, oy*SH - PT + ky, ox*SW - PL + kx] (0 outside
+ * kx)), its row p = oy*OW + ox the 8 values x[c, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW] (0 outside
  * the image, and 0 in the lanes past K).
  */
 function im2colTPacked(x: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-                       PT: i32, PL: i32, OH: i32, OW: i32, dst: usize): void {
+                       PT: i32, PL: i32, DH: i32, DW: i32, OH: i32, OW: i32, dst: usize): void {
   const K = Cg * KH * KW, P = OH * OW;
   const K8 = ((K + 7) >> 3) << 3;
   if (K8 != K) fill(dst + ((<usize>(K8 - 8) * <usize>P) << 2), 0, 8 * P);
@@ -235,10 +246,11 @@ function im2colTPacked(x: usize, H: i32, W: i32, Cg: i32, KH: i32, KW: i32, SH: 
     for (let ky = 0; ky < KH; ky++) {
       for (let kx = 0; kx < KW; kx++) {
         let out = dst + ((<usize>(k >> 3) * <usize>P) << 5) + (<usize>(k & 7) << 2);
+        const by = ky * DH - PT, bx = kx * DW - PL;
         for (let oy = 0; oy < OH; oy++) {
-          const iy = oy * SH - PT + ky;
+          const iy = oy * SH + by;
           for (let ox = 0; ox < OW; ox++) {
-            const ix = ox * SW - PL + kx;
+            const ix = ox * SW + bx;
             store<f32>(out, <u32>iy < <u32>H && <u32>ix < <u32>W
               ? load<f32>(plane + ((<usize>iy * <usize>W + <usize>ix) << 2)) : 0);
             out += 32;

@@ -28,8 +28,8 @@ export interface TestKernels extends Kernels {
   conv2dTransposeScratchFloats(C: number, OC: number, KH: number, KW: number, OH: number, OW: number,
                                groups: number): number;
   conv2dTransposePacked(N: number, C: number, H: number, W: number, OC: number, KH: number, KW: number,
-                        SH: number, SW: number, PT: number, PL: number, OH: number, OW: number, groups: number,
-                        dy: number, wPacked: number, dx: number, scratch: number): void;
+                        SH: number, SW: number, PT: number, PL: number, DH: number, DW: number, OH: number,
+                        OW: number, groups: number, dy: number, wPacked: number, dx: number, scratch: number): void;
   gemmScratchFloats(M: number, K: number): number;
   gemmPacked(M: number, N: number, K: number, a: number, sAm: number, sAk: number,
              b: number, c: number, ldc: number, scratch: number, sparseA: number): void;
@@ -232,7 +232,7 @@ export function fmt(d: number): string {
 // passed to windowOut only; the kernels see them through OH/OW.
 
 
-export interface ConvCase extends ConvGeom { name: string; bias: boolean }
+export interface ConvCase extends ConvGeom { name: string; bias: boolean; DH: number; DW: number }
 
 /** [H, W, KH, KW, SH, SW, PT, PL, PB, PR] */
 type Window = [number, number, number, number, number, number, number, number, number, number];
@@ -257,13 +257,16 @@ const CONV_CHANNELS: [number, number, number, number][] = [
   [4, 8, 2, 1], [8, 4, 2, 3], [16, 16, 2, 1], [6, 9, 3, 3], [9, 3, 3, 1], [3, 3, 3, 3],
 ];
 
-export function convCase(C: number, OC: number, groups: number, N: number, win: Window, bias: boolean): ConvCase {
+/** `dilation` [DH, DW]: the output size is windowOut's with the dilated kernel extent (K - 1)*D + 1. */
+export function convCase(C: number, OC: number, groups: number, N: number, win: Window, bias: boolean,
+                         [DH, DW]: [number, number] = [1, 1]): ConvCase {
   const [H, W, KH, KW, SH, SW, PT, PL, PB, PR] = win;
-  const OH = windowOut(H, KH, SH, PT, PB, false), OW = windowOut(W, KW, SW, PL, PR, false);
+  const OH = windowOut(H, (KH - 1) * DH + 1, SH, PT, PB, false), OW = windowOut(W, (KW - 1) * DW + 1, SW, PL, PR, false);
+  const dil = DH !== 1 || DW !== 1 ? ` d${DH}x${DW}` : '';
   return {
-    name: `N${N} C${C}->${OC} g${groups} ${H}x${W} k${KH}x${KW} s${SH}x${SW} ` +
+    name: `N${N} C${C}->${OC} g${groups} ${H}x${W} k${KH}x${KW} s${SH}x${SW}${dil} ` +
       `pads t${PT} l${PL} b${PB} r${PR} -> ${OH}x${OW}${bias ? ' +bias' : ''}`,
-    N, C, H, W, OC, KH, KW, SH, SW, PT, PL, OH, OW, groups, bias,
+    N, C, H, W, OC, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, groups, bias,
   };
 }
 

@@ -43,9 +43,9 @@ describe.each(BACKENDS)('adjoints [%s]', (backend) => {
       const rx = h.f32(x), rw = h.f32(w), ry = h.f32(y);
       const rax = h.alloc(y.length, 'Ax'), raty = h.alloc(x.length, 'A^T y');
       const rs = h.alloc(h.k.conv2dScratchFloats(c.C, c.OC, c.KH, c.KW, c.OH, c.OW, c.groups), 'scratch');
-      h.k.conv2d(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.OH, c.OW, c.groups,
+      h.k.conv2d(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.DH, c.DW, c.OH, c.OW, c.groups,
         rx.offset, rw.offset, 0, rax.offset, rs.offset);
-      h.k.conv2dTranspose(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.OH, c.OW, c.groups,
+      h.k.conv2dTranspose(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.DH, c.DW, c.OH, c.OW, c.groups,
         ry.offset, rw.offset, raty.offset, rs.offset);
       return gap(h.read(rax), y, x, h.read(raty));
     });

@@ -5,11 +5,15 @@
  * f32 values handed to the kernels; outputs are Float64Array (Int32Array for switches).
  */
 
-/** Geometry of a convolution as the kernels take it (bottom/right pads implied by OH/OW). */
+/**
+ * Geometry of a convolution as the kernels take it (bottom/right pads implied by OH/OW).
+ * DH/DW: dilations (absent: 1); tap (ky, kx) reads x[oy*SH - PT + ky*DH, ox*SW - PL + kx*DW].
+ */
 export interface ConvGeom {
   N: number; C: number; H: number; W: number;
   OC: number; KH: number; KW: number;
   SH: number; SW: number; PT: number; PL: number;
+  DH?: number; DW?: number;
   OH: number; OW: number; groups: number;
 }
 
@@ -24,10 +28,11 @@ type Arr = ArrayLike<number>;
 
 /**
  * y[n, oc, oy, ox] = bias[oc] + sum over c in oc's group, ky, kx of
- *   w[oc, c, ky, kx] * x[n, group*Cg + c, oy*SH - PT + ky, ox*SW - PL + kx]  (0 outside).
+ *   w[oc, c, ky, kx] * x[n, group*Cg + c, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW]  (0 outside).
  */
 export function conv2dRef(g: ConvGeom, x: Arr, w: Arr, bias?: Arr): Float64Array {
   const { N, C, H, W, OC, KH, KW, SH, SW, PT, PL, OH, OW, groups } = g;
+  const DH = g.DH ?? 1, DW = g.DW ?? 1;
   const Cg = C / groups, OCg = OC / groups;
   const y = new Float64Array(N * OC * OH * OW);
   for (let n = 0; n < N; n++) {
@@ -39,10 +44,10 @@ export function conv2dRef(g: ConvGeom, x: Arr, w: Arr, bias?: Arr): Float64Array
           for (let c = 0; c < Cg; c++) {
             const ci = grp * Cg + c;
             for (let ky = 0; ky < KH; ky++) {
-              const iy = oy * SH - PT + ky;
+              const iy = oy * SH - PT + ky * DH;
               if (iy < 0 || iy >= H) continue;
               for (let kx = 0; kx < KW; kx++) {
-                const ix = ox * SW - PL + kx;
+                const ix = ox * SW - PL + kx * DW;
                 if (ix < 0 || ix >= W) continue;
                 s += w[((oc * Cg + c) * KH + ky) * KW + kx] * x[((n * C + ci) * H + iy) * W + ix];
               }
@@ -62,6 +67,7 @@ export function conv2dRef(g: ConvGeom, x: Arr, w: Arr, bias?: Arr): Float64Array
  */
 export function conv2dTransposeRef(g: ConvGeom, dy: Arr, w: Arr): Float64Array {
   const { N, C, H, W, OC, KH, KW, SH, SW, PT, PL, OH, OW, groups } = g;
+  const DH = g.DH ?? 1, DW = g.DW ?? 1;
   const Cg = C / groups, OCg = OC / groups;
   const dx = new Float64Array(N * C * H * W);
   for (let n = 0; n < N; n++) {
@@ -73,10 +79,10 @@ export function conv2dTransposeRef(g: ConvGeom, dy: Arr, w: Arr): Float64Array {
           for (let c = 0; c < Cg; c++) {
             const ci = grp * Cg + c;
             for (let ky = 0; ky < KH; ky++) {
-              const iy = oy * SH - PT + ky;
+              const iy = oy * SH - PT + ky * DH;
               if (iy < 0 || iy >= H) continue;
               for (let kx = 0; kx < KW; kx++) {
-                const ix = ox * SW - PL + kx;
+                const ix = ox * SW - PL + kx * DW;
                 if (ix < 0 || ix >= W) continue;
                 dx[((n * C + ci) * H + iy) * W + ix] += w[((oc * Cg + c) * KH + ky) * KW + kx] * d;
               }
@@ -346,13 +352,14 @@ export function packRowsRef(K: number, N: number, x: Arr, ldx: number): Float64A
 
 /**
  * The filter and bias gradients of conv2dRef, accumulated onto dw0/db0 (zeros when absent):
- *   dw[oc, c, ky, kx] += sum_n,oy,ox dy[n, oc, oy, ox] * x[n, group*Cg + c, oy*SH - PT + ky, ox*SW - PL + kx]
+ *   dw[oc, c, ky, kx] += sum_n,oy,ox dy[n, oc, oy, ox] * x[n, group*Cg + c, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW]
  *   db[oc] += sum_n,oy,ox dy[n, oc, oy, ox]
  * (window positions outside the image contribute nothing).
  */
 export function conv2dFilterGradRef(g: ConvGeom, x: Arr, dy: Arr, dw0?: Arr, db0?: Arr):
     { dw: Float64Array; db: Float64Array } {
   const { N, C, H, W, OC, KH, KW, SH, SW, PT, PL, OH, OW, groups } = g;
+  const DH = g.DH ?? 1, DW = g.DW ?? 1;
   const Cg = C / groups, OCg = OC / groups;
   const dw = dw0 ? Float64Array.from(dw0) : new Float64Array(OC * Cg * KH * KW);
   const db = db0 ? Float64Array.from(db0) : new Float64Array(OC);
@@ -365,10 +372,10 @@ export function conv2dFilterGradRef(g: ConvGeom, x: Arr, dy: Arr, dw0?: Arr, db0
           let s = 0;
           for (let n = 0; n < N; n++) {
             for (let oy = 0; oy < OH; oy++) {
-              const iy = oy * SH - PT + ky;
+              const iy = oy * SH - PT + ky * DH;
               if (iy < 0 || iy >= H) continue;
               for (let ox = 0; ox < OW; ox++) {
-                const ix = ox * SW - PL + kx;
+                const ix = ox * SW - PL + kx * DW;
                 if (ix < 0 || ix >= W) continue;
                 s += dy[((n * OC + oc) * OH + oy) * OW + ox] * x[((n * C + ci) * H + iy) * W + ix];
               }

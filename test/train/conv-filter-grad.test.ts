@@ -49,7 +49,7 @@ function runGrad(h: Harness, c: ConvCase, x: Float32Array, dy: Float32Array, dw0
                  db0: Float32Array | undefined) {
   const rx = h.f32(x, 'x'), rdy = h.f32(dy, 'dy'), rdw = h.f32(dw0, 'dw'), rdb = db0 ? h.f32(db0, 'db') : undefined;
   const rs = h.alloc(h.k.conv2dFilterGradScratchFloats(c.C, c.OC, c.KH, c.KW, c.OH, c.OW, c.groups), 'scratch');
-  h.k.conv2dFilterGrad(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.OH, c.OW, c.groups,
+  h.k.conv2dFilterGrad(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.DH, c.DW, c.OH, c.OW, c.groups,
     rx.offset, rdy.offset, rdw.offset, rdb ? rdb.offset : 0, rs.offset);
   const untouched = maxAbsDiff(h.read(rx), x) === 0 && maxAbsDiff(h.read(rdy), dy) === 0;
   return { dw: h.read(rdw), db: rdb ? h.read(rdb) : undefined, untouched };
@@ -59,7 +59,7 @@ function runConv(h: Harness, c: ConvCase, x: Float32Array, w: Float32Array, bias
   const rx = h.f32(x, 'x'), rw = h.f32(w, 'w'), rb = bias ? h.f32(bias, 'bias') : undefined;
   const ry = h.alloc(c.N * c.OC * c.OH * c.OW, 'y');
   const rs = h.alloc(h.k.conv2dScratchFloats(c.C, c.OC, c.KH, c.KW, c.OH, c.OW, c.groups), 'scratch');
-  h.k.conv2d(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.OH, c.OW, c.groups,
+  h.k.conv2d(c.N, c.C, c.H, c.W, c.OC, c.KH, c.KW, c.SH, c.SW, c.PT, c.PL, c.DH, c.DW, c.OH, c.OW, c.groups,
     rx.offset, rw.offset, rb ? rb.offset : 0, ry.offset, rs.offset);
   return h.read(ry);
 }
@@ -82,7 +82,7 @@ describe.each(BACKENDS)('conv2dFilterGrad [%s]', (backend) => {
   beforeAll(async () => { h = await kernelsFor(backend); });
 
   test('the exports have the signatures this suite calls', () => {
-    expect([h.k.conv2dFilterGrad.length, h.k.conv2dFilterGradScratchFloats.length]).toEqual([19, 7]);
+    expect([h.k.conv2dFilterGrad.length, h.k.conv2dFilterGradScratchFloats.length]).toEqual([21, 7]);
   });
 
   test(`accumulates the reference's dw and db onto non-zero dw/db (${cases.length} shapes)`, () => {
