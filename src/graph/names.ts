@@ -13,6 +13,7 @@
 import { ArgumentError } from '../errors.js';
 import type { Network } from './layers.js';
 import { readersOf } from './shapes.js';
+import { opDef } from '../engine/ops/index.js';
 
 export const POINTS = ['conv', 'relu', 'pool', 'norm'] as const;
 /** A layer point, or `tensor`: any tensor of the graph, by its own name. */
@@ -30,10 +31,7 @@ export interface NamedLayer {
 export function namedLayers(net: Network): NamedLayer[] {
   const layers: NamedLayer[] = [];
   const readers = readersOf(net);
-  const rectifier = (i: number) => {
-    const op = net.ops[i];
-    return op.kind === 'relu' || (op.kind === 'pointwise' && op.fn === 'clip' && op.alpha === 0);
-  };
+  const rectifier = (i: number) => opDef(net.ops[i]).rectifier?.(net.ops[i]) ?? false;
   let count = 0;
   net.ops.forEach((op, i) => {
     if (op.kind !== 'conv' && op.kind !== 'dense') return;
