@@ -68,6 +68,12 @@ export const conv: OpDef<ConvOp> = {
       return [null];
     }
     const inSpan = growByWindow(span, op, h, w)!;
+    // A span of most of the map costs more cropped (copies in and out) than whole: dy is zero
+    // outside it, so the whole transposed conv gives the same numbers.
+    if ((span.y1 - span.y0) * (span.x1 - span.x0) * 2 >= oh * ow) {
+      transpose(h, w, op.pads[0], op.pads[1], oh, ow, b.dy, b.dx[0]);
+      return [inSpan];
+    }
     const sy = span.y1 - span.y0, sx = span.x1 - span.x0;
     const ih = inSpan.y1 - inSpan.y0, iw = inSpan.x1 - inSpan.x0;
     k.cropWindow(oc, oh, ow, span.y0, span.x0, sy, sx, b.dy, b.cropIn);
