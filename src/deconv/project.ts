@@ -72,8 +72,11 @@ export function project(run: Run, options: ProjectOptions): Projection {
   }
   const { layer, point, op } = model.resolve(options.layer, options.point);
   const keep = parseKeep(options.keep);
-  const shape = model.shapes[op];
-  const [maps, h, w] = shape.length === 3 ? shape : [shape[0], 1, 1];
+  const shape = model.tensorShape(op);
+  if (shape.length === 0) throw new ArgumentError(`${layer.name} is one value per image: it has no maps to project`);
+  // A [C, H, W] tensor's maps are its channels; any other rank's are its first axis, each map's
+  // values in row-major order (one row).
+  const [maps, h, w] = shape.length === 3 ? shape : [shape[0], 1, size(shape.slice(1))];
   const where = `${layer.name} ${point}`;
   if (!Number.isInteger(options.map) || options.map < 0 || options.map >= maps) {
     throw new ArgumentError(`map ${options.map} is out of range: ${where} has ${maps} maps (0-${maps - 1})`);
