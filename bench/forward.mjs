@@ -4,26 +4,39 @@
 // weights. The three outputs are checked to agree first; then the engines are timed
 // interleaved (A B C A B C ...) after a warm-up, and our engine's time is broken down per layer.
 //
+// Then the graph CNNs imported from ONNX (ResNet-50, MobileNet-v2, SqueezeNet-1.1, GoogLeNet:
+// the full-size torchvision exports of scripts/export-torchvision.py --full, in BENCH_MODELS),
+// from the same file in our engine (loadModel) and in onnxruntime-web: logits checked against
+// onnxruntime's, the two timed interleaved, our time broken down by op kind and conv shape.
+// A model whose file is missing is skipped with the command that creates it.
+//
 // Environment:
 //   BENCH_ROUNDS=20    timed rounds per network (each round runs every engine once)
 //   BENCH_WARMUP=5     untimed rounds first
 //   BENCH_BACKEND=simd|scalar   our engine's build (default simd)
-//   BENCH_NETS=zfnet,alexnet    which networks
+//   BENCH_NETS=zfnet,alexnet,resnet50,mobilenet_v2,squeezenet1_1,googlenet
+//                      which networks; a name that is not built in is an ONNX file NAME.onnx in
+//                      BENCH_MODELS (any of the 17 exports: densenet121, efficientnet_b0 ...)
+//   BENCH_MODELS=DIR   where the ONNX exports are (default bench/models/, see graph-models.mjs)
 // See bench/README.md for how to read the output.
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount, setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { Model, zfnet, alexnetTorchvision, networkToOnnx, simdSupported } from '../dist/index.js';
+import { readFileSync } from 'node:fs';
+import { Model, zfnet, alexnetTorchvision, networkToOnnx, simdSupported, loadModel } from '../dist/index.js';
+import { findModel, groupTimes, opWork, MODEL_DIR } from './graph-models.mjs';
 
 const ROUNDS = intEnv('BENCH_ROUNDS', 20);
 const WARMUP = intEnv('BENCH_WARMUP', 5);
 const BACKEND = process.env.BENCH_BACKEND ?? 'simd';
-const NETS = (process.env.BENCH_NETS ?? 'zfnet,alexnet').split(',').map((s) => s.trim()).filter(Boolean);
+const GRAPHS = ['resnet50', 'mobilenet_v2', 'squeezenet1_1', 'googlenet'];
+const NETS = (process.env.BENCH_NETS ?? ['zfnet', 'alexnet', ...GRAPHS].join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 const AGREEMENT = 1e-3;     // abort if any two engines differ by more (relative to the output's max)
 const SIMD_LIMIT = 44;      // GFLOP/s: f32x4 mul+add, one thread (shared/docs/performance.md)
 const DRAM_GBS = 9.1;       // GB/s: streaming reads from linear memory, one thread
 const SEED = 1;
+const TARGET = 0.8;         // the issue's target for graph models: ours / onnxruntime <= 0.8
 
 const NETWORKS = { zfnet: () => zfnet(), alexnet: () => alexnetTorchvision() };
 
@@ -36,7 +49,9 @@ function intEnv(name, fallback) {
 }
 
 if (BACKEND !== 'simd' && BACKEND !== 'scalar') throw new Error(`BENCH_BACKEND must be simd or scalar, got '${BACKEND}'`);
-for (const n of NETS) if (!NETWORKS[n]) throw new Error(`unknown network '${n}' in BENCH_NETS; known: ${Object.keys(NETWORKS).join(', ')}`);
+for (const n of NETS) {
+  if (!NETWORKS[n] && !/^[\w.-]+$/.test(n)) throw new Error(`BENCH_NETS: '${n}' is neither a built-in network (${Object.keys(NETWORKS).join(', ')}) nor a model file name`);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Statistics and formatting
@@ -291,6 +306,35 @@ function oursEngine(model) {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Interleaved timing: WARMUP rounds, then ROUNDS rounds of A B C A B C ... (engines[0] is ours:
+ * its profiled timings keep the timed rounds only). Prints the engine table; returns the medians.
+ */
+async function timeInterleaved(engines, input, gflop) {
+  const times = engines.map(() => []);
+  for (let r = 0; r < WARMUP + ROUNDS; r++) {
+    for (let k = 0; k < engines.length; k++) {
+      const t0 = performance.now();
+      await engines[k].run(input);
+      const dt = performance.now() - t0;
+      if (r >= WARMUP) times[k].push(dt);
+    }
+    if (r === WARMUP - 1) engines[0].timings.length = 0;
+  }
+
+  const med = times.map(median);
+  console.log(`\nforward pass, batch 1, ${ROUNDS} interleaved rounds after ${WARMUP} warm-up:`);
+  console.log(table([
+    ['engine', 'median ms', 'min-max ms', 'GFLOP/s', 'ours / engine'],
+    ...engines.map((e, k) => [
+      e.name, fmt(med[k]),
+      `${fmt(Math.min(...times[k]))}-${fmt(Math.max(...times[k]))}`,
+      fmt(gflop / (med[k] / 1e3)), k === 0 ? '1.00' : fmt(med[0] / med[k], 2),
+    ]),
+  ]));
+  return med;
+}
+
 async function benchNetwork(key) {
   const net = NETWORKS[key]();
   const model = await Model.create(net, { backend: BACKEND });
@@ -324,27 +368,7 @@ async function benchNetwork(key) {
   }
 
   // 2. Interleaved timing: warm-up, then A B C A B C ...
-  const times = engines.map(() => []);
-  for (let r = 0; r < WARMUP + ROUNDS; r++) {
-    for (let k = 0; k < engines.length; k++) {
-      const t0 = performance.now();
-      await engines[k].run(input);
-      const dt = performance.now() - t0;
-      if (r >= WARMUP) times[k].push(dt);
-    }
-    if (r === WARMUP - 1) ours.timings.length = 0;
-  }
-
-  const med = times.map(median);
-  console.log(`\nforward pass, batch 1, ${ROUNDS} interleaved rounds after ${WARMUP} warm-up:`);
-  console.log(table([
-    ['engine', 'median ms', 'min-max ms', 'GFLOP/s', 'ours / engine'],
-    ...engines.map((e, k) => [
-      e.name, fmt(med[k]),
-      `${fmt(Math.min(...times[k]))}-${fmt(Math.max(...times[k]))}`,
-      fmt(gflop / (med[k] / 1e3)), k === 0 ? '1.00' : fmt(med[0] / med[k], 2),
-    ]),
-  ]));
+  const med = await timeInterleaved(engines, input, gflop);
 
   // 3. Our time per layer (medians of the profiled ops of the timed rounds).
   const opMed = net.ops.map((_, i) => median(ours.timings.map((t) => t[i])));
@@ -389,7 +413,101 @@ async function benchNetwork(key) {
     `(limit / ours = ${fmt((convFloor + fcFloor) / med[0], 2)}; conv alone ${fmt(convFloor / convMs, 2)}, fc alone ${fmt(fcFloor / fcMs, 2)})`);
 
   engines.forEach((e) => e.release());
-  return { net: net.name, med, names: engines.map((e) => e.name) };
+  return { net: net.name, med, names: engines.map((e) => e.name), ortDiff: relDiff(outputs[0], outputs[1], outputs[1]) };
+}
+
+/** onnxruntime-web on an ONNX file's bytes, as is (its first input and output). */
+async function ortFileEngine(bytes) {
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3,
+  });
+  const [inputName] = session.inputNames;
+  const [outputName] = session.outputNames;
+  return {
+    name: 'onnxruntime-web',
+    run: async (input) => {
+      const out = await session.run({ [inputName]: new ort.Tensor('float32', input.data, input.shape) });
+      const data = out[outputName].data;
+      out[outputName].dispose?.();
+      return data;
+    },
+    release: () => session.release(),
+  };
+}
+
+const argmax = (xs) => xs.reduce((best, v, i) => (v > xs[best] ? i : best), 0);
+
+/**
+ * A graph CNN from its ONNX file (MODEL_DIR/key.onnx): ours (loadModel) against onnxruntime-web
+ * on the same bytes. Undefined when the file is missing (findModel says how to create it).
+ */
+async function benchGraph(key) {
+  const path = findModel(key);
+  if (!path) return undefined;
+  const bytes = readFileSync(path);
+  const model = await loadModel(path, { backend: BACKEND, name: key });
+  const net = model.network;
+  const works = net.ops.map((_, i) => opWork(model, i));
+  const sum = (kind, field) => works.reduce((s, w, i) => s + (net.ops[i].kind === kind ? w[field] : 0), 0);
+  const convMacs = sum('conv', 'macs');
+  const fcMacs = sum('dense', 'macs');
+  const weightsMB = (sum('conv', 'weights') + sum('dense', 'weights')) * 4 / 1e6;
+  const gflop = 2 * (convMacs + fcMacs) / 1e9;
+  const kinds = new Map();
+  for (const op of net.ops) kinds.set(op.kind, (kinds.get(op.kind) ?? 0) + 1);
+  const input = seededInput([1, ...net.input], SEED + 1);
+
+  console.log(`\n## ${key} (${path}): ${net.ops.length} ops (${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}), ` +
+    `input 1x${net.input.join('x')}, ${(convMacs / 1e6).toFixed(0)} M conv MACs + ${(fcMacs / 1e6).toFixed(1)} M fc MACs = ` +
+    `${gflop.toFixed(3)} GFLOP, weights ${weightsMB.toFixed(1)} MB`);
+
+  const ours = oursEngine(model);
+  const engines = [ours, await ortFileEngine(bytes)];
+
+  // 1. Agreement: our logits against onnxruntime's, before any timing.
+  const [a, b] = [await engines[0].run(input), await engines[1].run(input)];
+  ours.timings.length = 0;
+  const diff = relDiff(a, b, b);
+  const top = [argmax(a), argmax(b)];
+  console.log(`\nlogits against onnxruntime's: max |ours - ort| / max |ort| = ${diff.toExponential(2)} (limit ${AGREEMENT}), ` +
+    `top-1 class ours ${top[0]}, onnxruntime ${top[1]}: ${diff <= AGREEMENT ? 'ok' : 'DISAGREE'}`);
+  if (!(diff <= AGREEMENT)) {
+    engines.forEach((e) => e.release());
+    throw new Error(`${key}: our logits differ from onnxruntime's by ${diff.toExponential(2)}; not timing it`);
+  }
+
+  // 2. Interleaved timing: warm-up, then A B A B ...
+  const med = await timeInterleaved(engines, input, gflop);
+  const ratio = med[0] / med[1];
+
+  // 3. Our time by op kind and conv shape (medians of each op over the timed rounds, summed per group).
+  const forwardMs = med[0];
+  const opMs = net.ops.map((_, i) => median(ours.timings.map((t) => t[i])));
+  const groups = groupTimes(model, opMs, forwardMs);
+  const sumOps = opMs.reduce((x, y) => x + y, 0);
+  console.log(`\n${ours.name} by op kind and conv shape (sum of the median ms of each op; all ops ${fmt(sumOps, 1)} ms, ` +
+    `forward median ${fmt(forwardMs, 1)} ms):`);
+  console.log(table([
+    ['group', 'ops', 'ms', 'share', 'GFLOP', 'GFLOP/s', `% of ${SIMD_LIMIT}`],
+    ...groups.map((g) => [g.key, String(g.count), fmt(g.ms, 2), `${fmt(100 * g.share, 0)}%`,
+      g.macs ? fmt(g.gflop, 3) : '', g.macs ? fmt(g.rate) : '',
+      g.key.startsWith('conv') || g.key.startsWith('depthwise') || g.key.startsWith('grouped') ? `${fmt(100 * g.rate / SIMD_LIMIT, 0)}%` : '']),
+  ]));
+  const convMs = groups.filter((g) => /^(conv|depthwise|grouped) /.test(g.key)).reduce((s, g) => s + g.ms, 0);
+  const convFloor = 2 * convMacs / 1e9 / SIMD_LIMIT * 1e3;
+  console.log(`all convs ${fmt(convMs, 1)} ms (${fmt(100 * convMs / forwardMs, 0)}% of the forward) at ` +
+    `${fmt(2 * convMacs / 1e9 / (convMs / 1e3))} GFLOP/s; at ${SIMD_LIMIT} GFLOP/s they would take ${fmt(convFloor, 1)} ms. ` +
+    `ours / onnxruntime = ${fmt(ratio, 2)}: ${verdict(ratio)}`);
+
+  engines.forEach((e) => e.release());
+  return { net: key, med, names: engines.map((e) => e.name), ortDiff: diff };
+}
+
+/** The issue's target for ours / onnxruntime. */
+function verdict(ratio) {
+  if (ratio <= TARGET) return `meets the target (<= ${TARGET})`;
+  if (ratio <= 1) return `at parity or faster, not yet ${TARGET}`;
+  return `slower than onnxruntime (target ${TARGET})`;
 }
 
 const peers = await initPeers();
@@ -401,18 +519,25 @@ const results = [];
 let failed = false;
 for (const key of NETS) {
   try {
-    results.push(await benchNetwork(key));
+    const r = NETWORKS[key] ? await benchNetwork(key) : await benchGraph(key);
+    if (r) results.push(r);
   } catch (e) {
     console.error(`\n${e.message}`);
     failed = true;
   }
 }
 if (results.length > 0) {
-  console.log('\n## summary (median ms; ratio < 1 means we are faster)');
-  const names = results[0].names;
+  console.log('\n## summary (median ms; ratio < 1 means we are faster; logits diff = max |ours - ort| / max |ort|)');
+  const peerNames = ['onnxruntime-web', 'tfjs-wasm'];
+  const ms = (r, name) => r.med[r.names.indexOf(name)];
   console.log(table([
-    ['network', ...names.map((n) => `${n} ms`), ...names.slice(1).map((n) => `ours / ${n}`)],
-    ...results.map((r) => [r.net, ...r.med.map((m) => fmt(m)), ...r.med.slice(1).map((m) => fmt(r.med[0] / m, 2))]),
+    ['network', `${results[0].names[0]} ms`, ...peerNames.map((n) => `${n} ms`), ...peerNames.map((n) => `ours / ${n}`),
+      'logits diff vs ort', `target ours / ort <= ${TARGET}`],
+    ...results.map((r) => [
+      r.net, fmt(r.med[0]), ...peerNames.map((n) => fmt(ms(r, n))), ...peerNames.map((n) => fmt(r.med[0] / ms(r, n), 2)),
+      r.ortDiff.toExponential(1), verdict(r.med[0] / ms(r, 'onnxruntime-web')),
+    ]),
   ]));
 }
+console.log(`\nmodels folder: ${MODEL_DIR}`);
 process.exit(failed ? 1 : 0);
