@@ -2,7 +2,8 @@
  * networkToOnnx: a Network and its weights as an ONNX ModelProto (the bytes of a .onnx file).
  *
  * Used to run our architectures in onnxruntime (tests, benchmarks) and to export trained
- * models. The graph is the network op for op, with the same semantics:
+ * models. The graph is the network op for op, each written by its op file's `onnxExport`
+ * (src/engine/ops/), with the same semantics:
  *
  *   conv     -> Conv (kernel_shape, strides, pads [top, left, bottom, right], group, dilations 1)
  *   relu     -> Relu
@@ -22,9 +23,11 @@
  */
 import { ArgumentError } from '../errors.js';
 import type { LayerWeights } from '../engine/model.js';
-import type { Network, Op, Shape } from '../graph/layers.js';
+import type { Network, Shape } from '../graph/layers.js';
 import { namedLayers } from '../graph/names.js';
-import { inferShapes, size, windowOut } from '../graph/shapes.js';
+import { inferShapes } from '../graph/shapes.js';
+import { OPS, opDef, type OpDef } from '../engine/ops/index.js';
+import { checkLayerWeights, type AttrValue, type ExportContext } from './export-context.js';
 import { float32LittleEndian, ProtoWriter } from './protobuf-writer.js';
 
 /** Weights per layer name (`conv1`, `fc6`, ...): a map, or a function such as `(n) => model.getWeights(n)`. */
@@ -65,7 +68,6 @@ const F = {
   dim: { value: 1, param: 2 },
 } as const;
 
-type AttrValue = number | number[] | { float: number } | { floats: number[] } | string;
 
 interface Node {
   op: string;
@@ -109,9 +111,10 @@ export function networkToOnnx(network: Network, weights: WeightSource, options: 
 
   const shapes = inferShapes(network);
   network.ops.forEach((op, i) => {
-    if (!(op.kind in POINT_NAMES) || (op.inputs && (op.inputs.length !== 1 || op.inputs[0] !== i - 1))) {
+    if (!opDef(op).onnxExport || (op.inputs && (op.inputs.length !== 1 || op.inputs[0] !== i - 1))) {
+      const kinds = Object.values(OPS).filter((d) => (d as OpDef).onnxExport).map((d) => d.kind);
       throw new ArgumentError(`${network.name}: op ${i} (${op.kind}) cannot be exported; the ONNX writer writes ` +
-        `chains of ${Object.keys(POINT_NAMES).join(', ')} (import the original file instead)`);
+        `chains of ${kinds.join(', ')} (import the original file instead)`);
     }
   });
   const inputShape = (i: number): Shape => (i === 0 ? [...network.input] : shapes[i - 1]);
@@ -158,99 +161,17 @@ export function networkToOnnx(network: Network, weights: WeightSource, options: 
   network.ops.forEach((op, i) => {
     const layer = layerAt.get(i);
     if (layer) owner = layer;
-    const input = inputShape(i);
-    const isLast = i === last;
+    const exporter = opDef(op).onnxExport!;
     // Name of this op's node, and of its output tensor unless it is the graph output.
-    const name = layer ? unique(layer) : unique(`${owner}/${POINT_NAMES[op.kind]}`);
-    const out = isLast ? outputName : name;
-
-    switch (op.kind) {
-      case 'conv': {
-        const w = layerWeights(getWeights, layer!, [op.filters, input[0] / op.groups, ...op.kernel], op.bias);
-        const inputs = [current, addFloats(`${layer}.weight`, w.shape, w.weight)];
-        if (w.bias) inputs.push(addFloats(`${layer}.bias`, [op.filters], w.bias));
-        current = emit('Conv', name, inputs, {
-          kernel_shape: [...op.kernel], strides: [...op.stride], pads: [...op.pads],
-          dilations: [1, 1], group: op.groups,
-        }, out);
-        return;
-      }
-      case 'dense': {
-        const inputs = size(input);
-        const w = layerWeights(getWeights, layer!, [op.units, inputs], op.bias);
-        if (input.length !== 1) current = flatten();
-        const ins = [current, addFloats(`${layer}.weight`, w.shape, w.weight)];
-        // Gemm's C is optional only from opset 11.
-        const bias = w.bias ?? (opset < 11 ? new Float32Array(op.units) : undefined);
-        if (bias) ins.push(addFloats(`${layer}.bias`, [op.units], bias));
-        current = emit('Gemm', name, ins, { alpha: { float: 1 }, beta: { float: 1 }, transB: 1 }, out);
-        return;
-      }
-      case 'relu':
-        current = emit('Relu', name, [current], {}, out);
-        return;
-      case 'maxpool': {
-        let pads = [...op.pads];
-        const attrs: Node['attrs'] = { kernel_shape: [...op.kernel], strides: [...op.stride] };
-        if (op.ceil && opset < 10) {
-          pads = ceilAsEndPads(op.kernel, op.stride, op.pads, input, network.name, i);
-        } else if (opset >= 10) {
-          attrs.ceil_mode = op.ceil ? 1 : 0;
-        }
-        attrs.pads = pads;
-        current = emit('MaxPool', name, [current], attrs, out);
-        return;
-      }
-      case 'avgpool': {
-        if (op.ceil && opset < 10) {
-          throw new ArgumentError(`${network.name} op ${i}: a ceil-mode average pool needs opset 10 or later, got opset ${opset}`);
-        }
-        const attrs: Node['attrs'] = {
-          kernel_shape: [...op.kernel], strides: [...op.stride], pads: [...op.pads],
-          count_include_pad: op.countIncludePad ? 1 : 0,
-        };
-        if (opset >= 10) attrs.ceil_mode = op.ceil ? 1 : 0;
-        current = emit('AveragePool', name, [current], attrs, out);
-        return;
-      }
-      case 'lrn':
-        current = emit('LRN', name, [current], {
-          size: op.size, alpha: { float: op.alpha }, beta: { float: op.beta }, bias: { float: op.bias },
-        }, out);
-        return;
-      case 'flatten':
-        if (input.length === 1) {
-          current = emit('Identity', name, [current], {}, out);
-        } else {
-          current = emit('Flatten', name, [current], { axis: 1 }, out);
-        }
-        return;
-      case 'dropout': {
-        if (opset >= 12) {
-          // From opset 12 the ratio is an optional scalar input (training_mode defaults to false).
-          const ratio = addFloats(`${name}.ratio`, [], new Float32Array([op.rate]));
-          current = emit('Dropout', name, [current, ratio], {}, out);
-        } else {
-          current = emit('Dropout', name, [current], { ratio: { float: op.rate } }, out);
-        }
-        return;
-      }
-      case 'softmax': {
-        if (input.length === 1) {
-          current = emit('Softmax', name, [current], { axis: opset < 13 ? 1 : -1 }, out);
-        } else if (opset < 13) {
-          // Before opset 13 Softmax flattens from `axis`: exactly our softmax over C*H*W.
-          current = emit('Softmax', name, [current], { axis: 1 }, out);
-        } else {
-          // From 13 it acts on one axis: flatten, softmax, and restore [N, C, H, W].
-          current = flatten();
-          current = emit('Softmax', unique(`${name}/flat`), [current], { axis: -1 });
-          const shape = addInt64s(`${name}.shape`, [0, ...input]);
-          current = emit('Reshape', name, [current, shape], {}, out);
-        }
-        return;
-      }
-    }
+    const name = layer ? unique(layer) : unique(`${owner}/${exporter.point}`);
+    const context: ExportContext = {
+      opset, networkName: network.name, index: i, layer, name, out: i === last ? outputName : name, input: inputShape(i),
+      get current() { return current; },
+      set current(t: string) { current = t; },
+      emit, unique, addFloats, addInt64s, flatten,
+      weights: (shape, hasBias) => checkLayerWeights(getWeights(layer!), layer!, shape, hasBias),
+    };
+    exporter.write(op, context);
   });
 
   const outShape = shapes[last];
@@ -273,48 +194,6 @@ export function networkToOnnx(network: Network, weights: WeightSource, options: 
     model.message(F.model.metadataProps, new ProtoWriter().string(F.stringEntry.key, key).string(F.stringEntry.value, value));
   }
   return model.finish();
-}
-
-/** The name part of each non-layer op's node: the points of src/graph/names.ts where they exist. */
-const POINT_NAMES: Partial<Record<Op['kind'], string>> = {
-  conv: 'conv', dense: 'fc', relu: 'relu', maxpool: 'pool', lrn: 'norm', avgpool: 'avgpool',
-  dropout: 'dropout', flatten: 'flatten', softmax: 'softmax',
-};
-
-function layerWeights(get: (layer: string) => LayerWeights | undefined, layer: string, shape: number[],
-                      hasBias: boolean): { shape: number[]; weight: Float32Array; bias?: Float32Array } {
-  const w = get(layer);
-  if (!w) throw new ArgumentError(`no weights for layer ${layer}`);
-  const expected = size(shape);
-  if (!(w.weight instanceof Float32Array) || w.weight.length !== expected) {
-    throw new ArgumentError(`${layer}: weight must be a Float32Array of ${expected} values [${shape.join(', ')}], ` +
-      `got ${w.weight instanceof Float32Array ? `${w.weight.length} values` : typeof w.weight}`);
-  }
-  if (w.bias !== undefined) {
-    if (!hasBias) throw new ArgumentError(`${layer} has no bias, but weights for one were given`);
-    if (!(w.bias instanceof Float32Array) || w.bias.length !== shape[0]) {
-      throw new ArgumentError(`${layer}: bias must be a Float32Array of ${shape[0]} values`);
-    }
-  }
-  return { shape, weight: w.weight, bias: w.bias };
-}
-
-/**
- * Ceil-mode max-pool pads for opsets before 10 (no ceil_mode): grow the end pads until floor
- * rounding gives the ceil-mode size. Exact for max pooling, whose pads never win.
- */
-function ceilAsEndPads(kernel: [number, number], stride: [number, number], pads: number[], [, h, w]: Shape,
-                       net: string, i: number): number[] {
-  const out = [...pads];
-  [h, w].forEach((len, a) => {
-    const want = windowOut(len, kernel[a], stride[a], pads[a], pads[a + 2], true);
-    const end = Math.max(pads[a + 2], (want - 1) * stride[a] + kernel[a] - len - pads[a]);
-    if (windowOut(len, kernel[a], stride[a], pads[a], end, false) !== want) {
-      throw new ArgumentError(`${net} op ${i}: this ceil-mode max-pool cannot be written before opset 10`);
-    }
-    out[a + 2] = end;
-  });
-  return out;
 }
 
 function encodeNode(node: Node): ProtoWriter {

@@ -3,6 +3,8 @@
  * count_include_pad as ONNX/PyTorch define them. Backward spreads each value evenly over its window.
  */
 import type { AvgPoolOp } from '../../graph/layers.js';
+import { ArgumentError } from '../../errors.js';
+import type { AttrValue } from '../../onnx/export-context.js';
 import type { OpDef } from './types.js';
 import { emitPool, poolAttrs, poolShape } from './maxpool.js';
 import { imageInput } from '../../onnx/spatial.js';
@@ -44,5 +46,19 @@ avgpool.onnx = {
     m.attrs.allow();
     const x = imageInput(m);
     m.emit({ kind: 'avgpool', kernel: [x.shape[1], x.shape[2]], stride: [1, 1], pads: [0, 0, 0, 0], ceil: false, countIncludePad: false }, [x.id]);
+  },
+};
+
+avgpool.onnxExport = {
+  point: 'avgpool',
+  write(op, x) {
+    if (op.ceil && x.opset < 10) {
+      throw new ArgumentError(`${x.networkName} op ${x.index}: a ceil-mode average pool needs opset 10 or later, got opset ${x.opset}`);
+    }
+    const attrs: Record<string, AttrValue> = {
+      kernel_shape: [...op.kernel], strides: [...op.stride], pads: [...op.pads], count_include_pad: op.countIncludePad ? 1 : 0,
+    };
+    if (x.opset >= 10) attrs.ceil_mode = op.ceil ? 1 : 0;
+    x.current = x.emit('AveragePool', x.name, [x.current], attrs, x.out);
   },
 };

@@ -7,6 +7,7 @@
  */
 import { ArgumentError } from '../../errors.js';
 import type { ConvOp } from '../../graph/layers.js';
+
 import type { OpDef } from './types.js';
 import { growByWindow, only, size, spatial, windowField, windowOut } from './util.js';
 import { imageInput, spatialAttrs, transferOf } from '../../onnx/spatial.js';
@@ -141,5 +142,17 @@ conv.onnx = {
     const op: ConvOp = { kind: 'conv', filters, kernel: [kh, kw], stride, pads, groups, bias: !!b };
     if (dilations[0] !== 1 || dilations[1] !== 1) op.dilations = dilations;
     m.emit(op, [x.id], { weight: transferOf(w), ...(b ? { bias: transferOf(b) } : {}) });
+  },
+};
+
+conv.onnxExport = {
+  point: 'conv',
+  write(op, x) {
+    const w = x.weights([op.filters, x.input[0] / op.groups, ...op.kernel], op.bias);
+    const inputs = [x.current, x.addFloats(`${x.layer}.weight`, w.shape, w.weight)];
+    if (w.bias) inputs.push(x.addFloats(`${x.layer}.bias`, [op.filters], w.bias));
+    x.current = x.emit('Conv', x.name, inputs, {
+      kernel_shape: [...op.kernel], strides: [...op.stride], pads: [...op.pads], dilations: [...(op.dilations ?? [1, 1])], group: op.groups,
+    }, x.out);
   },
 };

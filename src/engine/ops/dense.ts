@@ -4,6 +4,7 @@
  */
 import { ArgumentError } from '../../errors.js';
 import type { DenseOp, Shape } from '../../graph/layers.js';
+
 import type { OpDef } from './types.js';
 import type { Transfer } from '../../onnx/map-context.js';
 import { transferOf } from '../../onnx/spatial.js';
@@ -116,3 +117,17 @@ function gemmWhole(m: MapContext): void {
     m.emit({ kind: 'binary', fn: 'add', constant: { shape, side: 1 } }, [id], { b: { values: c!.values(), scale: beta } });
   }
 }
+
+dense.onnxExport = {
+  point: 'fc',
+  write(op, x) {
+    if (op.lastAxis) throw new ArgumentError(`${x.networkName} op ${x.index}: a product over the last axis cannot be exported`);
+    const w = x.weights([op.units, size(x.input)], op.bias);
+    if (x.input.length !== 1) x.current = x.flatten();
+    const ins = [x.current, x.addFloats(`${x.layer}.weight`, w.shape, w.weight)];
+    // Gemm's C is optional only from opset 11.
+    const bias = w.bias ?? (x.opset < 11 ? new Float32Array(op.units) : undefined);
+    if (bias) ins.push(x.addFloats(`${x.layer}.bias`, [op.units], bias));
+    x.current = x.emit('Gemm', x.name, ins, { alpha: { float: 1 }, beta: { float: 1 }, transB: 1 }, x.out);
+  },
+};

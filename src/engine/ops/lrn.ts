@@ -4,6 +4,7 @@
  */
 import { ArgumentError } from '../../errors.js';
 import type { LrnOp } from '../../graph/layers.js';
+
 import type { OpDef } from './types.js';
 import { only, size } from './util.js';
 import { elementwise } from './region.js';
@@ -39,5 +40,14 @@ lrn.onnx = {
     if (m.wholeTensor) m.needsWholeTensor();
     if (x.shape.length < 2) throw m.fail(`needs a [N, C, ...] input with spatial axes, got [N, ${x.shape.join(', ')}]`);
     m.emit({ kind: 'lrn', size: n, alpha: a.float('alpha', 1e-4), beta: a.float('beta', 0.75), bias: a.float('bias', 1) }, [x.id]);
+  },
+};
+
+lrn.onnxExport = {
+  point: 'norm',
+  write(op, x) {
+    x.current = x.emit('LRN', x.name, [x.current], {
+      size: op.size, alpha: { float: op.alpha }, beta: { float: op.beta }, bias: { float: op.bias },
+    }, x.out);
   },
 };

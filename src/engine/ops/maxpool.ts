@@ -9,6 +9,7 @@ import type { AvgPoolOp, MaxPoolOp, Pads, Shape } from '../../graph/layers.js';
 import type { MapContext } from '../../onnx/map-context.js';
 import { imageInput, spatialAttrs } from '../../onnx/spatial.js';
 import { cropGeometry, windowed } from './region.js';
+import { ceilAsEndPads, type AttrValue } from '../../onnx/export-context.js';
 import type { OpDef } from './types.js';
 import { growByWindow, only, size, spatial, windowField, windowOut } from './util.js';
 
@@ -102,5 +103,17 @@ maxpool.onnx = {
     m.attrs.allow();
     const x = imageInput(m);
     m.emit({ kind: 'maxpool', kernel: [x.shape[1], x.shape[2]], stride: [1, 1], pads: [0, 0, 0, 0], ceil: false }, [x.id]);
+  },
+};
+
+maxpool.onnxExport = {
+  point: 'pool',
+  write(op, x) {
+    let pads = [...op.pads];
+    const attrs: Record<string, AttrValue> = { kernel_shape: [...op.kernel], strides: [...op.stride] };
+    if (op.ceil && x.opset < 10) pads = ceilAsEndPads(op.kernel, op.stride, op.pads, x.input, x.networkName, x.index);
+    else if (x.opset >= 10) attrs.ceil_mode = op.ceil ? 1 : 0;
+    attrs.pads = pads;
+    x.current = x.emit('MaxPool', x.name, [x.current], attrs, x.out);
   },
 };

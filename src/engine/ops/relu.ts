@@ -4,6 +4,7 @@
  * guided does both.
  */
 import type { ReluOp } from '../../graph/layers.js';
+
 import type { OpDef } from './types.js';
 import { only, overSpan, size } from './util.js';
 import { elementwise } from './region.js';
@@ -31,3 +32,5 @@ relu.onnx = {
     m.emit({ kind: 'relu' }, [m.data(0).id]);
   },
 };
+
+relu.onnxExport = { point: 'relu', write(op, x) { x.current = x.emit('Relu', x.name, [x.current], {}, x.out); } };

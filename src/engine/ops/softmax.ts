@@ -48,3 +48,22 @@ softmax.onnx = {
     else m.emit({ kind: 'softmax', axis, ...(m.opset < 13 ? { flat: true } : {}) }, [x.id]);
   },
 };
+
+softmax.onnxExport = {
+  point: 'softmax',
+  write(op, x) {
+    if (op.axis !== undefined) throw new ArgumentError(`${x.networkName} op ${x.index}: a softmax over one axis cannot be exported`);
+    if (x.input.length === 1) {
+      x.current = x.emit('Softmax', x.name, [x.current], { axis: x.opset < 13 ? 1 : -1 }, x.out);
+    } else if (x.opset < 13) {
+      // Before opset 13 Softmax flattens from `axis`: exactly our softmax over C*H*W.
+      x.current = x.emit('Softmax', x.name, [x.current], { axis: 1 }, x.out);
+    } else {
+      // From 13 it acts on one axis: flatten, softmax, and restore [N, C, H, W].
+      x.current = x.flatten();
+      x.current = x.emit('Softmax', x.unique(`${x.name}/flat`), [x.current], { axis: -1 });
+      const shape = x.addInt64s(`${x.name}.shape`, [0, ...x.input]);
+      x.current = x.emit('Reshape', x.name, [x.current, shape], {}, x.out);
+    }
+  },
+};

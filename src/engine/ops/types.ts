@@ -9,6 +9,7 @@ import type { Op, OpKind, Shape } from '../../graph/layers.js';
 import type { ReceptiveField } from '../../graph/shapes.js';
 import type { Kernels } from '../../wasm/kernels.js';
 import type { OnnxMapping } from '../../onnx/map-context.js';
+import type { OnnxExport } from '../../onnx/export-context.js';
 
 /** How a projection goes back through rectifiers (every other op uses its exact gradient). */
 export type ProjectionMode = 'deconvnet' | 'guided' | 'gradient';
@@ -127,6 +128,8 @@ export interface OpDef<O extends Op = Op> {
   region?: Region<O>;
   /** ONNX op types that import as this kind, and how (attribute checks included). */
   onnx?: Record<string, OnnxMapping>;
+  /** How networkToOnnx writes this kind (absent: a network with it cannot be exported). */
+  onnxExport?: OnnxExport<O>;
 }
 
 /** The table, indexed by kind; `OpDef<any>` because each entry is typed by its own kind. */

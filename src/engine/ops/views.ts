@@ -132,3 +132,24 @@ dropout.onnx = {
     m.emit({ kind: 'dropout', rate: Number.isFinite(rate) ? rate : 0.5 }, [x.id]);
   },
 };
+
+flatten.onnxExport = {
+  point: 'flatten',
+  write(op, x) {
+    x.current = x.input.length === 1 ? x.emit('Identity', x.name, [x.current], {}, x.out)
+      : x.emit('Flatten', x.name, [x.current], { axis: 1 }, x.out);
+  },
+};
+
+dropout.onnxExport = {
+  point: 'dropout',
+  write(op, x) {
+    if (x.opset >= 12) {
+      // From opset 12 the ratio is an optional scalar input (training_mode defaults to false).
+      const ratio = x.addFloats(`${x.name}.ratio`, [], new Float32Array([op.rate]));
+      x.current = x.emit('Dropout', x.name, [x.current, ratio], {}, x.out);
+    } else {
+      x.current = x.emit('Dropout', x.name, [x.current], { ratio: { float: op.rate } }, x.out);
+    }
+  },
+};
