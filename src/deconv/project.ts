@@ -72,6 +72,7 @@ export function project(run: Run, options: ProjectOptions): Projection {
   }
   const { layer, point, op } = model.resolve(options.layer, options.point);
   const keep = parseKeep(options.keep);
+  if (op < 0) throw new ArgumentError(`${layer.name} is the network input: there is nothing below it to project through`);
   const shape = model.tensorShape(op);
   if (shape.length === 0) throw new ArgumentError(`${layer.name} is one value per image: it has no maps to project`);
   // A [C, H, W] tensor's maps are its channels; any other rank's are its first axis, each map's

@@ -77,7 +77,9 @@ export function supportedOps(): string[] {
 }
 
 /** A mapping needed the batch axis: map the graph again as one whole tensor. */
-class NeedsWholeTensor extends Error {}
+class NeedsWholeTensor extends Error {
+  constructor(readonly why: string) { super(why); }
+}
 
 export function mapGraph(model: ModelRef, source: ByteSource, options: MapOptions = {}): Mapped {
   const graph = model.graph;
@@ -87,7 +89,7 @@ export function mapGraph(model: ModelRef, source: ByteSource, options: MapOption
     return new GraphMapper(graph, source, opset, options, false).map();
   } catch (e) {
     if (!(e instanceof NeedsWholeTensor)) throw e;
-    return new GraphMapper(graph, source, opset, options, true).map();
+    return new GraphMapper(graph, source, opset, options, e.why).map();
   }
 }
 
@@ -123,7 +125,10 @@ class GraphMapper {
 
   constructor(private readonly graph: GraphRef, private readonly source: ByteSource,
               private readonly opset: number, private readonly options: MapOptions,
-              private readonly wholeTensor: boolean) {}
+              /** false, or why the graph is mapped as one whole tensor (the node that acts on the batch axis). */
+              private readonly whole: false | string) {}
+
+  private get wholeTensor(): boolean { return this.whole !== false; }
 
   map(): Mapped {
     const g = this.graph;
@@ -300,7 +305,11 @@ class GraphMapper {
     const inputs = this.graph.inputs.filter((i) => !this.values.has(i.name));
     if (inputs.length === 0) throw new ModelFormatError('the graph has no data input (every input is an initializer or bound)');
     if (inputs.length > 1) {
-      throw new ModelFormatError(`the graph has ${inputs.length} data inputs (${inputs.slice(0, 5).map((i) => `'${i.name}'`).join(', ')}); ` +
+      const readers = inputs.slice(1, 4).map((i) => {
+        const node = this.graph.nodes.find((n) => n.inputs.includes(i.name));
+        return `'${i.name}'${node ? ` (read by ${this.describe(node)})` : ''}`;
+      });
+      throw new ModelFormatError(`the graph has ${inputs.length} data inputs ('${inputs[0].name}', ${readers.join(', ')}); ` +
         'zf-visualizer runs networks with one input: bind the others with loadModel(src, { constants: { name: { shape, data } } })');
     }
     return { name: inputs[0].name, shape: this.inputShapeOf(inputs[0]) };
@@ -466,13 +475,13 @@ class GraphMapper {
         if (!Number.isInteger(raw) || raw < -rank || raw >= rank) throw m.fail(`${what} ${raw} is out of range for a rank-${rank} input`);
         const a = raw < 0 ? raw + rank : raw;
         if (self.wholeTensor) return a;
-        if (a === 0) throw new NeedsWholeTensor();
+        if (a === 0) throw new NeedsWholeTensor(where);
         return a - 1;
       },
       constantShape(c, dataRank, what) {
         if (self.wholeTensor || c.dims.length < dataRank) return [...c.dims];
         if (c.dims.length > dataRank) throw m.fail(`${what} [${c.dims.join(', ')}] has more axes than the data`);
-        if (c.dims[0] !== 1) throw new NeedsWholeTensor();
+        if (c.dims[0] !== 1) throw new NeedsWholeTensor(where);
         return c.dims.slice(1);
       },
       emit(op, opInputs, params, output = 0) {
@@ -515,8 +524,9 @@ class GraphMapper {
       },
       needsWholeTensor() {
         if (self.wholeTensor) throw m.fail('is not supported on this input');
-        throw new NeedsWholeTensor();
+        throw new NeedsWholeTensor(where);
       },
+      wholeReason: () => (self.whole === false ? undefined : self.whole),
     };
     return m;
   }

@@ -77,6 +77,8 @@ export interface MapContext {
   readTransfer(t: Transfer): Float64Array;
   /** This node needs the batch axis itself: the graph is then imported as one whole tensor. */
   needsWholeTensor(): never;
+  /** In whole-tensor mode, the node that acts on the batch axis (for messages). */
+  wholeReason(): string | undefined;
 }
 
 /** An op's ONNX mapping: reads the node through the context and emits what it computes. */

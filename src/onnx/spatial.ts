@@ -47,6 +47,10 @@ export function transferOf(c: Const, scale = 1): Transfer {
 /** The data input 0 of a spatial op, checked to be [C, H, W]. */
 export function imageInput(m: MapContext): { id: number; shape: Shape } {
   const x = m.data(0);
-  if (x.shape.length !== 3) throw m.fail(`needs a [N, C, H, W] input, got [${m.wholeTensor ? '' : 'N, '}${x.shape.join(', ')}]`);
+  if (x.shape.length !== 3) {
+    const why = m.wholeReason();
+    throw m.fail(`needs a [N, C, H, W] input, got [${m.wholeTensor ? '' : 'N, '}${x.shape.join(', ')}]` +
+      (why ? ` (the graph runs as one whole tensor, without a batch axis, because ${why} acts on the batch axis)` : ''));
+  }
   return x;
 }

@@ -12,6 +12,9 @@ import type { Run } from '../engine/run.js';
 import type { Tensor } from '../engine/tensor.js';
 import { checkImageSize, type Pixels } from '../io/preprocess.js';
 import { inputToImage, projectionToImage } from '../deconv/render.js';
+import { gradcamToImage } from '../deconv/gradcam-render.js';
+import type { Projection } from '../deconv/project.js';
+import { defaultGraphLayer, tensorInfos } from './tensors.js';
 import { MODES } from '../deconv/walk.js';
 import { encodePng, filterSheet, mapPictures, mapSheet } from './pictures.js';
 import { occlusion, occlusionGrid } from '../analyses/occlusion.js';
@@ -24,7 +27,7 @@ import { TRANSFORM_KINDS } from '../analyses/transform.js';
 import { HANDLERS, isHandled, type HandlerRequest } from './handlers/index.js';
 import type { AnalysisContext } from './context.js';
 import {
-  transferables, type ErrorInfo, type FiltersResult, type ImageResult, type ImageSource, type LayerInfo,
+  transferables, type ErrorInfo, type FiltersResult, type GradcamResultMessage, type ImageResult, type ImageSource, type LayerInfo,
   type InvarianceResultMessage, type MapsResult, type ModelInfo, type OcclusionPicture, type OcclusionResultMessage, type ProjectResult, type ProjectedPatch, type RequestMessage,
   type RequestOf, type ResponseMessage, type ResultOf,
 } from './protocol.js';
@@ -172,6 +175,7 @@ export class EngineHost {
       case 'filters': return this.filters(m);
       case 'occlusion': return this.occlusion(id, m, signal);
       case 'invariance': return this.invariance(id, m, signal);
+      case 'gradcam': return this.gradcam(m, signal);
       default:
         if (isHandled(m.type)) return this.handle(id, m as HandlerRequest, signal); throw new ArgumentError(`unknown request type '${(m as { type: string }).type}'`);
     }
@@ -214,11 +218,16 @@ export class EngineHost {
         shape: [...model.shapes[l.points[point]!]],
       };
     });
+    // Imported graphs: every tensor is a layer; the built-in models have their layers only.
+    const tensors = tensorInfos(model);
+    const spatial = layers.filter((l) => l.shape.length === 3);
     this.info = {
       source: typeof m.source === 'string' ? m.source : 'file', name: net.name, backend: model.backend,
       input: [...net.input] as [number, number, number], preprocess: net.preprocess, classes,
       labels: Array.from({ length: classes }, (_, i) => net.labels?.[i] ?? `class ${i}`),
-      layers, memoryBytes: model.memoryBytes, ms: performance.now() - t0,
+      layers, ...(tensors ? { tensors } : {}),
+      defaultLayer: tensors ? defaultGraphLayer(tensors) : spatial[spatial.length - 1]?.name,
+      memoryBytes: model.memoryBytes, ms: performance.now() - t0,
     };
     return this.info;
   }
@@ -254,14 +263,17 @@ export class EngineHost {
   private async maps(m: RequestOf<'maps'>): Promise<MapsResult> {
     const model = this.requireModel();
     const run = this.current(m.run);
-    const { layer, point, op } = model.resolve(m.layer, m.point);
-    const shape = model.shapes[op];
-    if (shape.length !== 3) throw new ArgumentError(`${layer.name} has no spatial feature maps (shape [${shape.join(', ')}])`);
-    const [c, h, w] = shape;
+    const { layer, point, op } = resolveLayer(model, m.layer, m.point);
+    const shape = model.tensorShape(op);
+    // A dense layer's units are 1 x 1 maps (the feature grid shows them as such); other shapes
+    // have no maps to show.
+    const dense = shape.length === 1 && layer.kind === 'dense';
+    if (shape.length !== 3 && !dense) throw new ArgumentError(`${m.layer} has no spatial feature maps (shape [${shape.join(', ')}])`);
+    const [c, h, w] = shape.length === 3 ? shape : [shape[0], 1, 1];
     const activation = run.activation(layer.name, point);
     const { strengths, order, pixels, scale } = mapPictures(activation.data.subarray(0, c * h * w), c, h, w);
     const { sheet, columns, gap } = mapSheet(pixels, c, h, w);
-    return { run: m.run, layer: layer.name, point, shape: [c, h, w], strengths, order, scale, columns, gap, sheet: await encodePng(sheet) };
+    return { run: m.run, layer: m.layer, point, shape: [c, h, w], strengths, order, scale, columns, gap, sheet: await encodePng(sheet) };
   }
 
   private async project(m: RequestOf<'project'>, signal: AbortSignal): Promise<ProjectResult> {
@@ -269,11 +281,12 @@ export class EngineHost {
     const t0 = performance.now();
     if (!MODES.includes(m.mode)) throw new ArgumentError(`mode '${m.mode}' is not one of ${MODES.join(', ')}`);
     let run = this.current(m.run);
-    const { layer, point, op } = model.resolve(m.layer, m.point);
-    const shape = model.shapes[op];
+    const { layer, point, op } = resolveLayer(model, m.layer, m.point);
+    const shape = model.tensorShape(op);
+    if (shape.length !== 3 && shape.length !== 1) throw new ArgumentError(`${m.layer} is [${shape.join(', ')}]: a projection starts from [C, H, W] maps or a dense layer's units`);
     const [maps, h, w] = shape.length === 3 ? shape : [shape[0], 1, 1];
     if (!Number.isInteger(m.map) || m.map < 0 || m.map >= maps) {
-      throw new ArgumentError(`map ${m.map} is out of range: ${layer.name} has ${maps} maps (0-${maps - 1})`);
+      throw new ArgumentError(`map ${m.map} is out of range: ${m.layer} has ${maps} maps (0-${maps - 1})`);
     }
     const values = run.activation(layer.name, point).data.subarray(m.map * h * w, (m.map + 1) * h * w);
     // The strongest positions (ties: first in row-major order, as keep 'top-k'); after the
@@ -299,7 +312,33 @@ export class EngineHost {
       await turn();
       if (signal.aborted) throw new AbortError('projection cancelled');
     }
-    return { run: m.run, layer: layer.name, point, map: m.map, mode: m.mode, full: full!, units, ms: performance.now() - t0 };
+    return { run: m.run, layer: m.layer, point, map: m.map, mode: m.mode, full: full!, units, ms: performance.now() - t0 };
+  }
+
+  /** Grad-CAM of the current image (deconv/gradcam.ts) with its overlay, and guided Grad-CAM when asked. */
+  private gradcam(m: RequestOf<'gradcam'>, signal: AbortSignal): GradcamResultMessage {
+    const model = this.requireModel();
+    const t0 = performance.now();
+    const run = this.current(m.run);
+    if (typeof m.layer !== 'string' || !m.layer) throw new ArgumentError('gradcam needs a layer (a layer or tensor name)');
+    if (m.class !== undefined && !Number.isInteger(m.class)) throw new ArgumentError(`class must be a whole number, got ${m.class}`);
+    if (m.opacity !== undefined && !(m.opacity >= 0 && m.opacity <= 1)) throw new ArgumentError(`opacity must be in [0, 1], got ${m.opacity}`);
+    const { layer, point } = resolveLayer(model, m.layer, m.point);
+    const cam = run.gradcamSync({ layer: layer.name, point, class: m.class, guided: !!m.guided, signal });
+    const input = this.input!;
+    const result: GradcamResultMessage = {
+      run: m.run, layer: m.layer, point: cam.point, class: cam.class, label: cam.label, probability: cam.probability,
+      shape: cam.shape, data: cam.data, weights: cam.weights, overlay: gradcamToImage(cam, input, { opacity: m.opacity }),
+      ms: 0,
+    };
+    if (cam.guided) {
+      // The projection display: zero is grey, one gain for all three channels.
+      const [c, h, w] = cam.inputShape;
+      const asProjection = { shape: [1, c, h, w], data: cam.guided, boxes: [cam.box], units: [] } as unknown as Projection;
+      result.guided = projectionToImage(asProjection, 0, { preprocess: model.network.preprocess });
+    }
+    result.ms = performance.now() - t0;
+    return result;
   }
 
   /**
@@ -421,8 +460,11 @@ export class EngineHost {
 
   private filters(m: RequestOf<'filters'>): FiltersResult {
     const model = this.requireModel();
-    const name = m.layer ?? model.layers.find((l) => l.kind === 'conv')?.name;
+    // A tensor of an imported graph names its convolution by the layer it is a point of (conv12).
+    const name = m.layer === undefined ? model.layers.find((l) => l.kind === 'conv')?.name
+      : model.layers.some((l) => l.name === m.layer) ? m.layer : resolveLayer(model, m.layer).layer.name;
     if (!name) throw new ArgumentError('this model has no convolution');
+    if (!model.layers.some((l) => l.name === name)) throw new ArgumentError(`${m.layer} is not a convolution's output: it has no filters`);
     const { weight } = model.getWeights(name);
     const shape = model.weightShapes()[name].weight;
     if (shape.length !== 4) throw new ArgumentError(`${name} is not a convolution`);
@@ -433,6 +475,23 @@ export class EngineHost {
     }
     return { layer: name, shape, ...filterSheet(weight, shape, preprocess) };
   }
+}
+
+/**
+ * A layer as a request names it: a short name and point (`conv5`, `relu`), or a tensor of an
+ * imported graph by its own name. A tensor names one point already, so a request may repeat the
+ * point it resolves to (a `maps` result's `point`, sent back with `project`) or give `tensor`.
+ */
+function resolveLayer(model: Model, name: string, point?: Point) {
+  if (typeof name !== 'string' || !name) throw new ArgumentError('the request names no layer');
+  const isTensor = model.network.tensors?.has(name) && !model.layers.some((l) => l.name === name);
+  if (!isTensor) return model.resolve(name, point);
+  const resolved = model.resolve(name);
+  if (point !== undefined && point !== 'tensor' && point !== resolved.point) {
+    throw new ArgumentError(`'${name}' is a tensor of the imported graph (the ${resolved.point} point of ${resolved.layer.name}); ` +
+      `it has no point '${point}'`);
+  }
+  return resolved;
 }
 
 /**

@@ -12,6 +12,7 @@
 import type { Backend } from '../wasm/load.js';
 import type { Preprocess } from '../graph/layers.js';
 import type { Point } from '../graph/names.js';
+import type { OpKind } from '../graph/layers.js';
 import type { Box } from '../graph/shapes.js';
 import type { ClassScore } from '../engine/run.js';
 import type { ProjectionMode } from '../deconv/walk.js';
@@ -37,6 +38,28 @@ export interface LayerInfo {
   shape: number[];
 }
 
+/**
+ * One named tensor of an imported graph (worker/tensors.ts): any of them is a layer for `maps`,
+ * `project` and `gradcam` (by `name`, with no point).
+ */
+export interface TensorInfo {
+  /** The graph's own name, e.g. `/layer4/layer4.1/relu_1/Relu_output_0`. */
+  name: string;
+  /** Its shape for one image: [C, H, W], [units], ... */
+  shape: number[];
+  /** The kind of op that computes it (`conv`, `relu`, `binary`, `concat`...), `input` for the network input. */
+  kind: OpKind | 'input';
+  /** The op's function, for kinds that have several (`add`, `mul`; `sigmoid`, `clip`...). */
+  fn?: string;
+  /** The name's module path, up to its last '/' (`/layer3/layer3.1/relu_1/`); '' when it has none. */
+  scope: string;
+  /** When the tensor is a short-named layer's point: that layer (`conv12`) and point (`relu`). */
+  layer?: string;
+  point?: Point;
+  /** The feature grid and a projection can start here: a [C, H, W] tensor, or a dense layer's [units]. */
+  projectable: boolean;
+}
+
 export interface ModelInfo {
   /** What was asked for: a built-in name or a URL. */
   source: string;
@@ -49,6 +72,16 @@ export interface ModelInfo {
   /** One per class ('class N' where the model has none). */
   labels: string[];
   layers: LayerInfo[];
+  /**
+   * Imported graphs (ONNX): every named tensor, in topological order; absent for the built-in
+   * models, whose layers are `layers`.
+   */
+  tensors?: TensorInfo[];
+  /**
+   * The layer a view starts on: the last conv layer's name for the built-in models; for imported
+   * graphs, the last conv block's output (the last projectable [C, H, W] tensor with H * W > 1).
+   */
+  defaultLayer?: string;
   memoryBytes: number;
   /** Milliseconds the load took inside the worker. */
   ms: number;
@@ -69,9 +102,10 @@ export interface ImageResult {
 
 export interface MapsResult {
   run: number;
+  /** The layer as it was asked for (a short name or a tensor name). */
   layer: string;
   point: Point;
-  /** [C, H, W] of one image. */
+  /** [C, H, W] of one image ([units, 1, 1] for a dense layer's output). */
   shape: [number, number, number];
   /** The largest activation of each map. */
   strengths: Float32Array;
@@ -106,6 +140,7 @@ export interface ProjectedPatch {
 
 export interface ProjectResult {
   run: number;
+  /** The layer as it was asked for. */
   layer: string;
   point: Point;
   map: number;
@@ -114,6 +149,28 @@ export interface ProjectResult {
   full: RgbaImage;
   /** The strongest positions of the map, strongest first (at most `top`, only positive ones after the first). */
   units: ProjectedPatch[];
+  ms: number;
+}
+
+/** Grad-CAM of the current image at one layer (deconv/gradcam.ts), and its pictures. */
+export interface GradcamResultMessage {
+  run: number;
+  /** The layer as it was asked for, and the point it resolved to (`tensor` for a graph tensor). */
+  layer: string;
+  point: Point;
+  /** The class explained (default: the top class), and its probability. */
+  class: number;
+  label: string;
+  probability: number;
+  /** [h, w] of the layer, and the cam there (>= 0), row-major. */
+  shape: [number, number];
+  data: Float32Array;
+  /** alpha_k, one per map of the layer. */
+  weights: Float32Array;
+  /** The cam upsampled to the input and laid over the network's view of the image (the input's size). */
+  overlay: RgbaImage;
+  /** Guided Grad-CAM (guided backprop x the upsampled cam) as a picture, when asked for. */
+  guided?: RgbaImage;
   ms: number;
 }
 
@@ -190,6 +247,16 @@ export interface ProjectRequest {
   top?: number;
 }
 export interface FiltersRequest { type: 'filters'; layer?: string }
+/** Grad-CAM of the current image at a layer: a [K, h, w] layer or any such tensor of an imported graph. */
+export interface GradcamRequest {
+  type: 'gradcam'; run: number; layer: string; point?: Point;
+  /** The class to explain (default: the image's top class). */
+  class?: number;
+  /** Also guided Grad-CAM (default false). */
+  guided?: boolean;
+  /** The heatmap's weight over the image where the cam is strongest, 0-1 (default 0.6). */
+  opacity?: number;
+}
 /** Occlusion sensitivity of the current image (reports progress). */
 export interface OcclusionRequest {
   type: 'occlusion'; run: number;
@@ -216,7 +283,7 @@ export interface CancelRequest { type: 'cancel'; target: number }
 
 /** Scan, correspondence, diagnosis and evolution: their requests and results are in handlers/. */
 export type Request = LoadRequest | ImageRequest | MapsRequest | ProjectRequest | FiltersRequest | OcclusionRequest |
-  InvarianceRequest | HandlerRequest | CancelRequest;
+  InvarianceRequest | HandlerRequest | GradcamRequest | CancelRequest;
 export type RequestType = Request['type'];
 
 export interface ResultOf extends HandlerResultOf {
@@ -227,6 +294,7 @@ export interface ResultOf extends HandlerResultOf {
   filters: FiltersResult;
   occlusion: OcclusionResultMessage;
   invariance: InvarianceResultMessage;
+  gradcam: GradcamResultMessage;
   cancel: { cancelled: boolean };
 }
 

@@ -492,7 +492,7 @@ test('a projection from a rank-2 or rank-4 tensor projects map m of the first ax
 // but projecting from it throws a raw TypeError (model.fields[-1] is undefined in receptiveBox).
 // It should project (the identity: the seed itself) or be refused with an ArgumentError. Remove
 // `.fails` once fixed.
-test.fails('a projection from the network input (by its tensor name) is the seed itself, or refused', async () => {
+test('a projection from the network input (by its tensor name) is the seed itself, or refused', async () => {
   const model = await loadModel(new Uint8Array(readFileSync(new URL('../fixtures/torchvision/resnet18.onnx', import.meta.url))));
   const per = prod(model.network.input);
   const run = model.forwardSync({ shape: [1, ...model.network.input], data: new Mulberry32(9).fillUniform(new Float32Array(per), 1) });

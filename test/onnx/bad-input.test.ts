@@ -164,7 +164,8 @@ describe('broken files: a ModelFormatError each, saying what is wrong', () => {
     const autoPad = await failure(small(13, (g) => { node(g, 'conv1').attrs!.auto_pad = 'SAME'; }));
     expect(autoPad.message).toMatch(/auto_pad' 'SAME' is not one of/);
     const transA = await failure(small(13, (g) => { node(g, 'fc').attrs!.transA = 1; }));
-    expect(transA.message).toMatch(/transA/);
+    // transA=1 transposes the batch axis: the graph runs as one whole tensor, where a Conv cannot.
+    expect(transA.message).toMatch(/Conv node 'conv1' .*one whole tensor, without a batch axis, because Gemm node 'fc' \(opset 13\) acts on the batch axis/);
     const reshape = await failure(small(13, (g) => { g.initializers[2].data = [1, 6, 26]; g.initializers[2].dims = [3]; }));
     expect(reshape.message).toMatch(/Reshape node 'flat' \(opset 13\): \[6,26\] holds 156 values, the input \[6,5,5\] has 150/);
     const mask = await failure(small(13, (g) => { g.outputs.push({ name: 'mask' }); }));

@@ -45,7 +45,10 @@ pointwise.onnx = {
   Elu: activation('elu', 1, 0, ['alpha']),
   LeakyRelu: activation('leakyrelu', 0.01, 0, ['alpha']),
   HardSigmoid: activation('hardsigmoid', 0.2, 0.5, ['alpha', 'beta']),
-  HardSwish: activation('hardswish', 0, 0),
+  HardSwish(m) {
+    if (m.opset < 14) throw m.fail('HardSwish exists from opset 14 on (exporters write HardSigmoid and Mul before it)');
+    activation('hardswish', 0, 0)(m);
+  },
   Clip(m) {
     let lo = -Infinity, hi = Infinity;
     if (m.opset < 11) {

@@ -105,8 +105,9 @@ slice.onnx = {
       sizes = Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(each, length - i * each)));
     }
     if (sizes.length !== outputs) throw m.fail(`splits into ${sizes.length} parts but has ${outputs} outputs`);
-    if (sizes.some((s) => !(s >= 1)) || sizes.reduce((a, b) => a + b, 0) !== length) {
-      throw m.fail(`split sizes [${sizes.join(', ')}] do not add up to the ${length} of axis ${axis} (of [${x.shape.join(', ')}])`);
+    if (sizes.some((s) => !(s >= 1))) throw m.fail(`split sizes [${sizes.join(', ')}] must each be at least 1 (empty parts are not supported)`);
+    if (sizes.reduce((a, b) => a + b, 0) !== length) {
+      throw m.fail(`split sizes [${sizes.join(', ')}] do not add up to the ${length} values of the axis they split`);
     }
     let at = 0;
     sizes.forEach((count, j) => {
