@@ -4,6 +4,7 @@
  */
 export { ZfVisualizer, DEFAULT_MODEL } from './zf-visualizer/zf-visualizer.js';
 export type { ZfErrorDetail, ZfSelectionDetail, ZfProjectionShownDetail } from './zf-visualizer/zf-visualizer.js';
+export type { ZfGradcamShownDetail } from './zf-visualizer/zf-visualizer.js';
 export { defaultSamples } from './zf-visualizer/samples.js';
 export { ZfImageInput } from './image-input/zf-image-input.js';
 export type { SampleImage, ImageSelection } from './image-input/zf-image-input.js';
@@ -11,6 +12,7 @@ export { ZfClassBars } from './class-bars/zf-class-bars.js';
 export { ZfLayerPicker } from './layer-picker/zf-layer-picker.js';
 export { ZfFeatureGrid } from './feature-grid/zf-feature-grid.js';
 export { ZfProjectionView } from './projection-view/zf-projection-view.js';
+export type { ViewMode } from './projection-view/zf-projection-view.js';
 export { ZfFilterGrid } from './filter-grid/zf-filter-grid.js';
 export { ZfOcclusionView } from './occlusion-view/zf-occlusion-view.js';
 export { ZfInvarianceView } from './invariance-view/zf-invariance-view.js';

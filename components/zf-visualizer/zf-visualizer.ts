@@ -15,11 +15,10 @@ import '../analyses-panel/zf-analyses-panel.js';
 import type { AnalysisName } from '../shared/analysis-view.js';
 import type { ZfAnalysesPanel, ZfAnalysisBusyDetail } from '../analyses-panel/zf-analyses-panel.js';
 import type { ImageSelection, SampleImage } from '../image-input/zf-image-input.js';
-import type { ZfProjectionView } from '../projection-view/zf-projection-view.js';
+import type { ViewMode, ZfProjectionView } from '../projection-view/zf-projection-view.js';
 import type {
-  ImageResult, ImageSource, LayerInfo, MapsResult, ModelInfo, ProjectResult,
+  GradcamResultMessage, ImageResult, ImageSource, LayerInfo, MapsResult, ModelInfo, ProjectResult, TensorInfo,
 } from '../../src/worker/protocol.js';
-import type { ProjectionMode } from '../../src/deconv/walk.js';
 import type { Pixels } from '../../src/io/preprocess.js';
 
 /** The name of the shipped default model. */
@@ -27,8 +26,8 @@ export const DEFAULT_MODEL = 'zfnet-mini';
 
 /** `zf-error`'s detail. */
 export interface ZfErrorDetail {
-  /** Where it happened: `model`, `image`, `maps`, `projection`, `filters`, or an analysis (`occlusion`, `scan`...). */
-  stage: 'model' | 'image' | 'maps' | 'projection' | 'filters' | AnalysisName;
+  /** Where it happened: `model`, `image`, `maps`, `projection`, `gradcam`, `filters`, or an analysis (`occlusion`, `scan`...). */
+  stage: 'model' | 'image' | 'maps' | 'projection' | 'gradcam' | 'filters' | AnalysisName;
   /** The engine's error name: `ArgumentError`, `ImageDecodeError`, `ModelFormatError`... */
   name: string;
   message: string;
@@ -39,14 +38,27 @@ export interface ZfSelectionDetail {
   layer: string;
   /** The chosen map; -1 means "the strongest", resolved once the layer's maps are known. */
   map: number;
-  mode: ProjectionMode;
+  mode: ViewMode;
+}
+
+/** `zf-gradcam-shown`'s detail. */
+export interface ZfGradcamShownDetail {
+  /** The layer the cam is at (the picked one, or the default when the picked one has no maps larger than 1 x 1). */
+  layer: string;
+  class: number;
+  label: string;
+  probability: number;
+  /** Whether guided Grad-CAM is shown beside it. */
+  guided: boolean;
+  /** Milliseconds the worker spent. */
+  workerMs: number;
 }
 
 /** `zf-projection-shown`'s detail. */
 export interface ZfProjectionShownDetail {
   layer: string;
   map: number;
-  mode: ProjectionMode;
+  mode: ViewMode;
   units: number;
   /** Milliseconds the worker spent projecting. */
   workerMs: number;
@@ -67,8 +79,12 @@ const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError'
  * See inside a convolutional network: pick an image, read the network's top classes, browse
  * every feature map of a layer, and see what a map responds to, projected back to pixels with
  * Zeiler & Fergus's deconvnet (or guided backpropagation, or the gradient), beside the image
- * patches that drive it. Everything runs in a Web Worker on WebAssembly: the page never waits,
- * no server, no WebGL.
+ * patches that drive it; or Grad-CAM, where the layer holds the evidence for a class. Everything
+ * runs in a Web Worker on WebAssembly: the page never waits, no server, no WebGL.
+ *
+ * Imported graphs (ONNX: ResNets, Inception, DenseNets...) have every tensor as a layer: the
+ * layer picker becomes a searchable tree of the graph's tensors grouped by module, and the view
+ * starts on the last conv block's output.
  *
  * ```html
  * <script type="module" src="zf-visualizer/dist/components/zf-visualizer.js"></script>
@@ -86,6 +102,7 @@ const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError'
  * @fires zf-image-changed - A new image went through the network; `detail: { name, width, height, top }`.
  * @fires zf-selection-changed - The user changed the layer, map or mode; `detail: { layer, map, mode }`.
  * @fires zf-projection-shown - A projection was painted; `detail: { layer, map, mode, units, workerMs, sinceModelSet? }`.
+ * @fires zf-gradcam-shown - Grad-CAM was painted (`gradcam` mode); `detail: { layer, class, label, probability, guided, workerMs }`.
  * @fires zf-analysis-done - An analysis (occlusion, invariance, scan, correspondence, diagnosis, evolution) finished and is shown; `detail: { analysis, workerMs }`.
  * @fires zf-error - Something failed (and is shown in the element); `detail: { stage, name, message }`.
  *
@@ -103,11 +120,19 @@ const ignorable = (e: unknown) => e instanceof Error && (e.name === 'AbortError'
  * @csspart bar - (class bars) A bar's track.
  * @csspart fill - (class bars) A bar's fill.
  * @csspart option - (layer picker) A layer's button.
+ * @csspart search - (layer picker, graphs) The tensor search box.
+ * @csspart tree - (layer picker, graphs) The tree of tensors.
+ * @csspart scope - (layer picker, graphs) A module group's row.
+ * @csspart tensor - (layer picker, graphs) A tensor's row.
+ * @csspart tensor-selected - (layer picker, graphs) The picked tensor's row.
  * @csspart map - (feature grid) A map thumbnail.
  * @csspart map-selected - (feature grid) The selected thumbnail.
  * @csspart projection - (projection view) The whole-input projection.
  * @csspart unit - (projection view) A projection / patch pair.
  * @csspart mode - (projection view) A mode button.
+ * @csspart gradcam - (projection view) The Grad-CAM overlay.
+ * @csspart guided-gradcam - (projection view) Guided Grad-CAM.
+ * @csspart class - (projection view) The Grad-CAM class choice.
  * @csspart tabs - The analyses' tab list.
  * @csspart tab - An analysis's tab.
  * @csspart tab-selected - The open analysis's tab.
@@ -203,14 +228,24 @@ export class ZfVisualizer extends LitElement {
   /** URL of an image to show (relative URLs resolve against the page). */
   @property() src = '';
 
-  /** The layer whose maps are shown (`conv1`...); empty or unknown: the last convolution. */
+  /**
+   * The layer whose maps are shown: `conv1`..., or for imported graphs any tensor name
+   * (`/layer4/layer4.1/relu_1/Relu_output_0`). Empty or unknown: the last convolution (graphs:
+   * the last conv block's output).
+   */
   @property({ reflect: true }) layer = '';
 
   /** The feature map projected; -1: the strongest map of the layer for this image. */
   @property({ type: Number, reflect: true }) map = -1;
 
-  /** Projection mode: `deconvnet` (the paper), `guided` (guided backprop) or `gradient`. */
-  @property({ reflect: true }) mode: ProjectionMode = 'deconvnet';
+  /**
+   * Projection mode: `deconvnet` (the paper), `guided` (guided backprop) or `gradient`; or
+   * `gradcam`: Grad-CAM of a class at the layer over the image, beside guided Grad-CAM.
+   */
+  @property({ reflect: true }) mode: ViewMode = 'deconvnet';
+
+  /** The class Grad-CAM explains; -1: the image's top class. */
+  @property({ type: Number, attribute: 'class-index' }) classIndex = -1;
 
   /** How the feature maps are ordered: `strength` (strongest first) or `index`. */
   @property({ reflect: true }) order: 'strength' | 'index' = 'strength';
@@ -275,13 +310,25 @@ export class ZfVisualizer extends LitElement {
   });
 
   private readonly projectionTask = new Task(this, {
-    task: async ([maps, layer, map, mode, top]: readonly [MapsResult | undefined, string | undefined, number, ProjectionMode, number],
+    task: async ([maps, layer, map, mode, top]: readonly [MapsResult | undefined, string | undefined, number, ViewMode, number],
                  { signal }) => {
-      if (!maps || maps.layer !== layer || map < 0) return initialState;
+      if (!maps || maps.layer !== layer || map < 0 || mode === 'gradcam') return initialState;
       return this.engine.request({ type: 'project', run: maps.run, layer: maps.layer, point: maps.point, map, mode, top }, { signal });
     },
     args: () => [done(this.mapsTask), this.activeLayer?.name, this.activeMap, this.mode, clampTop(this.top)] as const,
     onError: (e) => this.report('projection', e),
+  });
+
+  /** Grad-CAM, in `gradcam` mode only: at the active layer (or the default when it has no maps), with guided Grad-CAM. */
+  private readonly gradcamTask = new Task(this, {
+    task: async ([image, layer, classIndex, on]: readonly [ImageResult | undefined, string | undefined, number, boolean], { signal }) => {
+      if (!image || !layer || !on) return initialState;
+      const labels = done(this.modelTask)?.labels.length ?? 0;
+      const c = Number.isInteger(classIndex) && classIndex >= 0 && classIndex < labels ? classIndex : undefined;
+      return this.engine.request({ type: 'gradcam', run: image.run, layer, class: c, guided: true }, { signal });
+    },
+    args: () => [done(this.imageTask), this.gradcamLayer?.name, this.classIndex, this.mode === 'gradcam'] as const,
+    onError: (e) => this.report('gradcam', e),
   });
 
   private readonly filtersTask = new Task(this, {
@@ -301,13 +348,52 @@ export class ZfVisualizer extends LitElement {
 
   /** True while the model loads or work is in flight. */
   get busy(): boolean {
-    return [this.modelTask, this.imageTask, this.mapsTask, this.projectionTask].some((t) => t.status === TaskStatus.PENDING);
+    return [this.modelTask, this.imageTask, this.mapsTask, this.projectionTask, this.gradcamTask].some((t) => t.status === TaskStatus.PENDING);
   }
 
-  /** The layer shown: `layer` if the model has it with feature maps, else its last convolution. */
+  /**
+   * The layer shown: `layer` if the model has it with feature maps, else its last convolution.
+   * Imported graphs: `layer` if it names a tensor the picker offers (or a short-named layer,
+   * `conv12`, at its default point), else the last conv block's output (ModelInfo.defaultLayer);
+   * its `name` is the tensor's, its point the one it is.
+   */
   get activeLayer(): LayerInfo | undefined {
-    const spatial = done(this.modelTask)?.layers.filter((l) => l.shape.length === 3) ?? [];
+    const info = done(this.modelTask);
+    if (info?.tensors) {
+      const offered = this.offered(info);
+      let t = offered.byName.get(this.layer);
+      const short = !t && this.layer ? info.layers.find((l) => l.name === this.layer) : undefined;
+      if (short) t = offered.list.find((x) => x.layer === short.name && x.point === short.defaultPoint);
+      t ??= offered.byName.get(info.defaultLayer ?? '') ?? offered.list[offered.list.length - 1];
+      return t && tensorLayer(t);
+    }
+    const spatial = info?.layers.filter((l) => l.shape.length === 3) ?? [];
     return spatial.find((l) => l.name === this.layer) ?? spatial[spatial.length - 1];
+  }
+
+  private offeredFor?: { info: ModelInfo; list: TensorInfo[]; byName: Map<string, TensorInfo> };
+
+  /** The tensors the picker offers, by name (once per model). */
+  private offered(info: ModelInfo) {
+    if (this.offeredFor?.info !== info) {
+      const list = (info.tensors ?? []).filter((t) => t.projectable);
+      this.offeredFor = { info, list, byName: new Map(list.map((t) => [t.name, t])) };
+    }
+    return this.offeredFor;
+  }
+
+  /**
+   * Where Grad-CAM is computed: the active layer when it has maps larger than 1 x 1, else the
+   * model's default layer (a dense layer's units or a pooled 1 x 1 map hold no "where").
+   */
+  private get gradcamLayer(): LayerInfo | undefined {
+    const layer = this.activeLayer;
+    const info = done(this.modelTask);
+    if (!layer || !info) return undefined;
+    if (layer.shape.length === 3 && layer.shape[1] * layer.shape[2] > 1) return layer;
+    const fallback = info.tensors ? this.offered(info).byName.get(info.defaultLayer ?? '') : info.layers.find((l) => l.name === info.defaultLayer);
+    if (!fallback) return layer;
+    return 'projectable' in fallback ? tensorLayer(fallback) : fallback;
   }
 
   /** The map projected: `map` when valid for the layer, else the strongest map for this image. */
@@ -394,7 +480,11 @@ export class ZfVisualizer extends LitElement {
     const image = modelFailed ? undefined : this.imageTask.value;
     const maps = imageFailed ? undefined : this.mapsTask.value;
     const projection = imageFailed || failed(this.mapsTask) ? undefined : this.projectionTask.value;
+    const gradcam = imageFailed || this.mode !== 'gradcam' ? undefined : this.gradcamTask.value;
     const layer = this.activeLayer;
+    const camLayer = this.mode === 'gradcam' ? this.gradcamLayer : undefined;
+    const camNote = camLayer && layer && camLayer.name !== layer.name
+      ? `${layer.name} has no spatial maps (${layer.shape.join('×')}): Grad-CAM is shown at ${camLayer.name}.` : '';
     return html`<section class="base" part="base" aria-label="Convolutional network visualizer"
         aria-busy=${this.busy ? 'true' : 'false'}>
       <header part="header">
@@ -428,8 +518,8 @@ export class ZfVisualizer extends LitElement {
         </div>
         <div class="panel maps" part="panel">
           <h3 class="heading">Layer</h3>
-          <zf-layer-picker .layers=${info?.layers ?? []} .value=${layer?.name ?? ''}
-              exportparts="option, option-checked" @zf-layer-change=${this.onLayer}></zf-layer-picker>
+          <zf-layer-picker .layers=${info?.layers ?? []} .tensors=${info?.tensors} .value=${layer?.name ?? ''}
+              exportparts="option, option-checked, search, tree, scope, tensor, tensor-selected" @zf-layer-change=${this.onLayer}></zf-layer-picker>
           <div class="row">
             <h3 class="heading">Feature maps${maps ? html` <span class="muted">(${maps.shape[0]}, ${this.order === 'strength' ? 'strongest first' : 'in order'})</span>` : nothing}</h3>
             <button class="order" type="button" @click=${this.onOrder}
@@ -442,11 +532,13 @@ export class ZfVisualizer extends LitElement {
           ${this.errorBox(this.mapsTask, 'Could not read the feature maps')}
         </div>
         <div class="panel projection" part="panel">
-          <h3 class="heading">Projection to pixel space</h3>
+          <h3 class="heading">${this.mode === 'gradcam' ? 'Grad-CAM' : 'Projection to pixel space'}</h3>
           <zf-projection-view .result=${projection} .input=${image?.input} .mode=${this.mode}
-              ?pending=${this.projectionTask.status === TaskStatus.PENDING}
-              exportparts="projection, unit, mode, modes, box" @zf-mode-change=${this.onMode}></zf-projection-view>
-          ${this.errorBox(this.projectionTask, 'Could not project this map')}
+              .gradcam=${gradcam} .labels=${info?.labels ?? []} .classIndex=${this.classIndex} .note=${camNote}
+              ?pending=${(this.mode === 'gradcam' ? this.gradcamTask : this.projectionTask).status === TaskStatus.PENDING}
+              exportparts="projection, unit, mode, modes, box, gradcam, guided-gradcam, class"
+              @zf-mode-change=${this.onMode} @zf-class-change=${this.onClass}></zf-projection-view>
+          ${this.mode === 'gradcam' ? this.errorBox(this.gradcamTask, 'Could not compute Grad-CAM') : this.errorBox(this.projectionTask, 'Could not project this map')}
         </div>
       </div>
       <div class="panel filters" part="panel">
@@ -475,6 +567,7 @@ export class ZfVisualizer extends LitElement {
   }
 
   protected async updated(): Promise<void> {
+    void this.gradcamShown();
     const projection = done(this.projectionTask);
     if (!projection || projection === this.shown) return;
     this.shown = projection;
@@ -490,6 +583,20 @@ export class ZfVisualizer extends LitElement {
       detail.sinceModelSet = performance.now() - this.modelSetAt;
     }
     emit(this, 'zf-projection-shown', detail);
+  }
+
+  private shownCam?: GradcamResultMessage;
+
+  /** zf-gradcam-shown, once per Grad-CAM result, after it is painted. */
+  private async gradcamShown(): Promise<void> {
+    const cam = this.mode === 'gradcam' ? done(this.gradcamTask) : undefined;
+    if (!cam || cam === this.shownCam) return;
+    this.shownCam = cam;
+    await this.renderRoot.querySelector<ZfProjectionView>('zf-projection-view')?.whenPainted();
+    if (done(this.gradcamTask) !== cam || this.mode !== 'gradcam') return;
+    emit<ZfGradcamShownDetail>(this, 'zf-gradcam-shown', {
+      layer: cam.layer, class: cam.class, label: cam.label, probability: cam.probability, guided: !!cam.guided, workerMs: cam.ms,
+    });
   }
 
   private report(stage: ZfErrorDetail['stage'], e: unknown): void {
@@ -523,14 +630,24 @@ export class ZfVisualizer extends LitElement {
     this.selectionChanged();
   };
 
-  private onMode = (event: CustomEvent<{ mode: ProjectionMode }>) => {
+  private onMode = (event: CustomEvent<{ mode: ViewMode }>) => {
     this.mode = event.detail.mode;
     this.selectionChanged();
+  };
+
+  private onClass = (event: CustomEvent<{ classIndex: number }>) => {
+    this.classIndex = event.detail.classIndex;
   };
 
   private onOrder = () => {
     this.order = this.order === 'strength' ? 'index' : 'strength';
   };
+}
+
+/** A graph tensor as a layer of the element (its name is the tensor's; one point, the one it is). */
+function tensorLayer(t: TensorInfo): LayerInfo {
+  const point = t.point ?? 'tensor';
+  return { name: t.name, kind: t.shape.length === 3 ? 'conv' : 'dense', points: [point], defaultPoint: point, shape: t.shape };
 }
 
 /** A task's value when it completed for its current arguments, else undefined. */
@@ -568,6 +685,7 @@ declare global {
     'zf-image-changed': CustomEvent<{ name: string; width: number; height: number; top: { index: number; label: string; probability: number }[] }>;
     'zf-selection-changed': CustomEvent<ZfSelectionDetail>;
     'zf-projection-shown': CustomEvent<ZfProjectionShownDetail>;
+    'zf-gradcam-shown': CustomEvent<ZfGradcamShownDetail>;
     'zf-error': CustomEvent<ZfErrorDetail>;
   }
 }
