@@ -182,13 +182,45 @@ export class Model {
     });
     const scratch = a.alloc(scratchFloats, 'scratch');
     const largest = Math.max(size(this.network.input), ...this.shapes.map(size));
-    const grads = [size(this.network.input), ...this.shapes.map(size)].map((n, t) => a.alloc(n, `gradient of tensor ${t - 1}`));
+    const grads = this.planGradients(a);
     const readsMost = Math.max(1, ...ops.map((op, i) => opInputs(this.network, i).length));
     const back = {
       grads, temps: Array.from({ length: readsMost }, () => a.alloc(largest, 'backward temporary')),
       cropIn: a.alloc(largest, 'backward crop'), cropOut: a.alloc(largest, 'backward crop'),
     };
     this.plan = { batch, input, outputs, switches, scratch, back };
+  }
+
+  /**
+   * The projection walk's gradient buffers (one image), sharing memory between tensors whose
+   * gradients are never alive together: the walk visits ops from the last to the first, so
+   * tensor t's gradient lives from its last reader's visit to its own producer's (t). Placed
+   * largest first at the lowest offset free over its lifetime (a chain needs two buffers' worth,
+   * a ResNet a few blocks').
+   */
+  private planGradients(a: Arena): Region[] {
+    const count = this.network.ops.length + 1;
+    const floats = [size(this.network.input), ...this.shapes.map(size)].map((n) => Math.ceil(n / 16) * 16);
+    const last = this.readers.map((r, t) => Math.max(t - 1, ...r));
+    const placed: { t: number; at: number }[] = [];
+    const offsets = new Array<number>(count).fill(0);
+    let total = 0;
+    for (const t of [...Array(count).keys()].sort((p, q) => floats[q] - floats[p] || p - q)) {
+      const overlapping = placed
+        .filter((o) => o.t - 1 <= last[t] && t - 1 <= last[o.t])
+        .map((o) => [o.at, o.at + floats[o.t]] as const)
+        .sort((p, q) => p[0] - q[0]);
+      let at = 0;
+      for (const [from, to] of overlapping) {
+        if (at + floats[t] <= from) break;
+        at = Math.max(at, to);
+      }
+      offsets[t] = at;
+      placed.push({ t, at });
+      total = Math.max(total, at + floats[t]);
+    }
+    const base = a.alloc(total, 'backward gradients');
+    return offsets.map((at, t) => ({ offset: base.offset + at * 4, floats: floats[t] }));
   }
 
   private regionOf(t: number, input: Region, outputs: Region[]): Region {
