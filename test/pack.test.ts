@@ -89,12 +89,13 @@ test('the tarball holds what users need and nothing else', () => {
 });
 
 // 120 KB held until the graph engine (op table, DAG importer and its folding, 18 op kinds with
-// their kernels) added about 27 KB gzip; the kernels are deflated inside (scripts/build-wasm.mjs).
-test('the CDN script is within its budget (150 KB gzip)', () => {
+// their kernels) added about 27 KB gzip and the graph-model element parts (tensor picker,
+// Grad-CAM) 6 KB; the kernels are deflated inside (scripts/build-wasm.mjs). 151 KB now.
+test('the CDN script is within its budget (160 KB gzip)', () => {
   const script = readFileSync(join(app, 'node_modules/zf-visualizer/dist/zf-visualizer.min.js'));
   const gzip = gzipSync(script, { level: 9 }).length;
   console.log(`dist/zf-visualizer.min.js: ${(script.length / 1024).toFixed(1)} KB, ${(gzip / 1024).toFixed(1)} KB gzip`);
-  expect(gzip).toBeLessThanOrEqual(150 * 1024);
+  expect(gzip).toBeLessThanOrEqual(160 * 1024);
 });
 
 test('npx zf-vis classify runs in the installed package with the default model', async () => {

@@ -87,11 +87,12 @@ beforeAll(async () => {
 
 afterEach(() => { for (const f of frames.splice(0)) f.remove(); });
 
-test.runIf(built)('the script stays within its size budget (120 KB gzip: the elements, six analysis views, the engine and both wasm builds)', async () => {
+// 120 KB until the graph engine (op table, DAG importer) and the graph-model element parts came (151 KB).
+test.runIf(built)('the script stays within its size budget (160 KB gzip: the elements, six analysis views, the engine and both wasm builds)', async () => {
   const bytes = new Uint8Array(await (await fetch(SCRIPT)).arrayBuffer());
   const gzip = new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
   console.log(`dist/zf-visualizer.min.js: ${(bytes.length / 1024).toFixed(1)} KB, ${(gzip.length / 1024).toFixed(1)} KB gzip`);
-  expect(gzip.length).toBeLessThanOrEqual(120 * 1024);
+  expect(gzip.length).toBeLessThanOrEqual(160 * 1024);
 });
 
 test.runIf(built && model)('a page with only the script tag and <zf-visualizer> renders a projection, offline', async () => {
