@@ -33,8 +33,10 @@ Options:
                         (quote it in the shell): y0,x0,y1,x1 in the network input's pixels
                         (rows y0..y1-1, columns x0..x1-1, after the preset's resize and crop;
                         e.g. 0..223 for 224 x 224 models)
-      --layers L1,L2    LAYER or LAYER:POINT (default: the last conv layer and the last hidden
-                        fc layer, the paper's layers 5 and 7)
+      --layers L1,L2    LAYER or LAYER:POINT, or a graph's tensor names (default: the last conv
+                        layer and the last hidden fc layer, the paper's layers 5 and 7; for a
+                        graph, its last conv block's output, e.g. ResNet's last ReLU, and the
+                        features its classifier reads when that is its only dense layer)
       --random N        random-box trials (default 1; 0: no control)
       --seed S          seed of the random boxes and of built-in weights (default 1)
       --fill F          zero (default: 0 in tensor units, the preset's mean colour), mean (the
@@ -78,7 +80,7 @@ export async function correspondence(argv: string[], out: (text: string) => void
   const names = namedLayers(network);
   const layers = values.layers !== undefined
     ? values.layers.split(',').map((s) => parseLayerPoint(s.trim()))
-    : [{ layer: lastConvLayer({ layers: names }) }, { layer: lastHiddenLayer({ layers: names }) }];
+    : [...new Set([lastConvLayer({ layers: names, network }), lastHiddenLayer({ layers: names, network })])].map((layer) => ({ layer }));
   for (const l of layers) resolveLayer(network, l.layer, l.point);
 
   const files = await listImages(imagesSpec, 'images');

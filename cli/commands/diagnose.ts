@@ -9,7 +9,7 @@ import {
   ANALYSIS_MODEL_HELP, ANALYSIS_MODEL_OPTIONS, chooseModel, listImages, numberList, openModel, outputDir, progress, readImages,
   writePng, writeText,
 } from './analysis-io.js';
-import { namedLayers, POINTS } from '../../src/graph/names.js';
+import { namedLayers, POINTS, resolveLayer } from '../../src/graph/names.js';
 import { inferShapes } from '../../src/graph/shapes.js';
 import {
   diagnoseArchitecture, diagnosisCharts, diagnosisSummary, filterGrid, layer2Grid, sideBySide, type ArchitectureDiagnosis,
@@ -35,7 +35,8 @@ Options:
       --compare M2      a second model, diagnosed the same way
       --images LIST     sample images: a folder (its PNG/JPEG files) or a comma-separated list
       --maps LIST       the layer-2 maps to project (default 0-15), e.g. 0-7,12
-      --layer2 L        the layer-2 layer (default: the conv after conv1)
+      --layer2 L        the layer-2 layer (default: the conv after conv1), or a graph's
+                        tensor name
       --point P         its point: conv, relu (default), pool, norm
       --dead-ratio R    dead by weight when a filter's norm <= R x the median norm (default 0.05)
       --out DIR         the folder to write to (created if missing)
@@ -81,10 +82,14 @@ export async function diagnose(argv: string[], out: (text: string) => void): Pro
     if (convs.length === 0) throw new UsageError(`${c.name} has no conv layer to diagnose`);
     const second = values.layer2 ?? convs[1]?.name;
     if (second !== undefined && (values.images !== undefined)) {
-      const l = layers.find((x) => x.name === second);
-      if (!l) throw new UsageError(`--layer2: unknown layer '${second}' in ${c.name}; it has ${layers.map((x) => x.name).join(', ')}`);
-      const op = point ? l.points[point] : l.points.relu ?? l.points.conv;
-      if (op === undefined) throw new UsageError(`layer ${second} of ${c.name} has no point '${point}'`);
+      // A short name (with --point) or a graph's tensor name, as the engine resolves it.
+      let op: number;
+      try {
+        op = resolveLayer(c.network, second, point, layers).op;
+      } catch (e) {
+        throw new UsageError(`--layer2 in ${c.name}: ${(e as Error).message}`);
+      }
+      if (op < 0) throw new UsageError(`--layer2: ${second} is the network input of ${c.name}; give a layer after conv1`);
       const count = inferShapes(c.network)[op][0];
       const bad = maps?.find((m) => m >= count);
       if (bad !== undefined) throw new UsageError(`--maps: map ${bad} is out of range: ${second} of ${c.name} has ${count} maps (0-${count - 1})`);

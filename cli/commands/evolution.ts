@@ -29,7 +29,8 @@ zfnet-mini's saved epochs (default: all of them), or several models given as a c
 
 Options:
       --epochs LIST     zfnet-mini's epochs to use, e.g. 1,2,5,10 ('final' for the final weights)
-      --features LIST   LAYER:MAP or LAYER:POINT:MAP, comma-separated (e.g. conv1:3,conv5:pool:7)
+      --features LIST   LAYER:MAP or LAYER:POINT:MAP, comma-separated (e.g. conv1:3,conv5:pool:7);
+                        LAYER may be a graph's tensor name (/layer3/layer3.1/relu_1/Relu_output_0:5)
       --images LIST     the sample images: a folder (its PNG/JPEG files) or a comma-separated list
       --no-crop         show whole projections instead of cropping each to its receptive field
       --out DIR         the folder to write to (created if missing)
@@ -139,7 +140,13 @@ function checkFeatures(network: ReturnType<typeof analysisNetwork>, features: re
   const layers = namedLayers(network);
   const shapes = inferShapes(network);
   for (const f of features) {
-    const r = resolveLayer(network, f.layer, f.point);
+    let r: ReturnType<typeof resolveLayer>;
+    try {
+      r = resolveLayer(network, f.layer, f.point);
+    } catch (e) {
+      throw new UsageError(`--features in ${name}: ${(e as Error).message}`);
+    }
+    if (r.op < 0) throw new UsageError(`--features: ${f.layer} is the network input of ${name}; a feature is a map of a layer`);
     const maps = shapes[r.op][0];
     if (f.map >= maps) {
       throw new UsageError(`--features: map ${f.map} is out of range: ${f.layer} ${r.point} of ${name} has ${maps} maps (0-${maps - 1})`);

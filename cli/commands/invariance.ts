@@ -16,7 +16,8 @@ import {
   type InvarianceResult,
 } from '../../src/analyses/invariance.js';
 import { TRANSFORM_KINDS, type TransformKind } from '../../src/analyses/transform.js';
-import type { Tensor } from '../../src/index.js';
+import type { Network, Tensor } from '../../src/index.js';
+import { inferShapes } from '../../src/graph/shapes.js';
 
 export const INVARIANCE_HELP = `Usage: zf-vis invariance --model M (--image I | --input X.npy) --out DIR
                         [--kind translate|scale|rotate|all] [--amounts A,B,...] [--class C]
@@ -40,8 +41,10 @@ Options:
                         rotate 0..350 by 10)
       --class C         the true class: an index or a label (default: the most probable class
                         of the original image)
-      --layers L1,L2    the layers to compare at, LAYER or LAYER:POINT (default: conv1 and the
-                        last hidden fc layer, e.g. fc7)
+      --layers L1,L2    the layers to compare at, LAYER or LAYER:POINT, or a graph's tensor
+                        names (default: conv1 and the last hidden fc layer, e.g. fc7; for a
+                        graph whose classifier is its only dense layer, the features it reads,
+                        e.g. ResNet's /avgpool/GlobalAveragePool_output_0)
       --fill V          the value outside the transformed image, in tensor units (default 0:
                         the preset's mean colour; black for none/grayscale)
 
@@ -85,9 +88,10 @@ export async function invariance(argv: string[], out: (text: string) => void): P
   const chosen = chooseModel(values, 'zfnet');
   const { network } = chosen;
   const layerNames = namedLayers(network);
+  // The defaults as the engine picks them (a graph's: conv1 and the features its classifier reads).
   const layers = values.layers !== undefined
     ? values.layers.split(',').map((s) => parseLayerPoint(s.trim()))
-    : lowAndHighLayers({ layers: layerNames });
+    : lowAndHighLayers({ layers: layerNames, network });
   for (const l of layers) resolveLayer(network, l.layer, l.point);
   const classIndex = values.class === undefined ? undefined : parseClass(values.class, network.labels, classCount(network));
 
@@ -106,7 +110,7 @@ export async function invariance(argv: string[], out: (text: string) => void): P
   let result: InvarianceResult;
   try {
     result = await sweep(model, input, {
-      kinds, amounts, layers, classIndex, fill, batch: chosen.batch, name: values.image ?? values.input,
+      kinds, amounts, layers: values.layers !== undefined ? layers : undefined, classIndex, fill, batch: chosen.batch, name: values.image ?? values.input,
       onProgress: progress(status, 'invariance'),
     });
   } finally {
@@ -138,9 +142,10 @@ export async function invariance(argv: string[], out: (text: string) => void): P
   return 0;
 }
 
-function classCount(network: { ops: { kind: string; units?: number }[] }): number {
-  const dense = network.ops.filter((o) => o.kind === 'dense');
-  return dense.length ? dense[dense.length - 1].units ?? 0 : 0;
+/** Classes: the size of the network's output (a graph may end in a conv and a pool, as SqueezeNet). */
+function classCount(network: Network): number {
+  const shapes = inferShapes(network);
+  return shapes.length ? shapes[shapes.length - 1].reduce((a, b) => a * b, 1) : 0;
 }
 
 /** A class index, or a label (case-insensitive, exact). */

@@ -30,7 +30,8 @@ the projection and from the image: the paper's Fig. 2.
 
 Writes into the --out folder:
   LAYER.png                 the sheet: for each map, its 9 projections (3 x 3, strongest first)
-                            beside their 9 image patches; the maps in a grid
+                            beside their 9 image patches; the maps in a grid (a graph tensor's
+                            name with '/' as '_': layer3_layer3.1_relu_1_Relu_output_0.png)
   LAYER-maps-A-B.png        the same, --per-sheet maps per file, when there are more maps
   index.json                the kept units: value, image (index and file), position, receptive
                             box; and which sheet shows which maps
@@ -38,7 +39,8 @@ Writes into the --out folder:
 Options:
       --images DIR      a folder of PNG/JPEG images (sorted by name), or a comma-separated
                         list of image files
-      --layer L         conv1 .. convN (or several, comma-separated: conv3,conv5)
+      --layer L         conv1 .. convN, or a graph's tensor name (several, comma-separated:
+                        conv3,conv5 or /layer3/layer3.1/relu_1/Relu_output_0)
       --point P         conv, relu (default), pool or norm
       --maps LIST       the maps to keep, e.g. 0-15 or 1,4,7 (default: every map)
       --top K           activations kept per map (default 9)
@@ -95,6 +97,7 @@ export async function scan(argv: string[], out: (text: string) => void): Promise
   if (values.maps !== undefined) maps = [...new Set(numberList(values.maps, 'maps', true))];
   for (const layer of layers) {
     const resolved = resolveLayer(network, layer, point);
+    if (resolved.op < 0) throw new UsageError(`--layer: ${layer} is the network input; scan a layer's maps`);
     const count = shapes[resolved.op][0];
     for (const m of maps ?? []) {
       if (m >= count) throw new UsageError(`--maps: map ${m} is out of range: ${layer} ${resolved.point} has ${count} maps (0-${count - 1})`);
@@ -123,14 +126,15 @@ export async function scan(argv: string[], out: (text: string) => void): Promise
       onProgress: (p) => status.set(`zf-vis: scanning ${p.done} of ${files.length} images`),
     });
     // Project a sheet's maps at a time: the crops of every map at once could need gigabytes.
+    const stems = fileStems(result.layers);
     for (const layer of result.layers) {
       const all = layer.maps.map((m) => m.map);
       for (let start = 0; start < all.length; start += perSheet) {
         const chunk = all.slice(start, start + perSheet);
         status.set(`zf-vis: projecting ${layer.layer} maps ${chunk[0]}-${chunk[chunk.length - 1]}...`);
         await projectScan(model, source, result, { layers: [layer.layer], maps: chunk, mode, pool, workers: pool ? undefined : 1 });
-        const name = all.length <= perSheet ? `${layer.layer}.png`
-          : `${layer.layer}-maps-${pad(chunk[0])}-${pad(chunk[chunk.length - 1])}.png`;
+        const stem = stems.get(layer)!;
+        const name = all.length <= perSheet ? `${stem}.png` : `${stem}-maps-${pad(chunk[0])}-${pad(chunk[chunk.length - 1])}.png`;
         status.set(`zf-vis: drawing ${name}...`);
         await writePng(join(dir, name), scanSheet(result, layer, { maps: chunk }));
         sheets.push({ layer: layer.layer, maps: chunk, file: join(dir, name) });
@@ -161,6 +165,25 @@ export async function scan(argv: string[], out: (text: string) => void): Promise
   lines.push(`sheets -> ${sheets.map((s) => s.file).join(', ')}`, `kept units -> ${index}`);
   out(lines.join('\n'));
   return 0;
+}
+
+/**
+ * A sheet's file name per scanned layer: the layer's name, with a graph tensor's '/' and other
+ * characters a file name cannot hold as '_' (`/layer3/layer3.1/relu_1/Relu_output_0` ->
+ * `layer3_layer3.1_relu_1_Relu_output_0`); names that come out alike get the point, then a number.
+ */
+export function fileStems<L extends { layer: string; point: string }>(layers: readonly L[]): Map<L, string> {
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[_.]+|_+$/g, '') || 'layer';
+  const stems = new Map<L, string>();
+  const taken = new Set<string>();
+  for (const l of layers) {
+    let stem = clean(l.layer);
+    if (taken.has(stem)) stem = clean(`${l.layer}-${l.point}`);
+    for (let k = 2; taken.has(stem); k++) stem = `${clean(l.layer)}-${k}`;
+    taken.add(stem);
+    stems.set(l, stem);
+  }
+  return stems;
 }
 
 function pad(n: number): string {

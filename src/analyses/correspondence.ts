@@ -28,7 +28,7 @@ import type { Box } from '../graph/shapes.js';
 import type { Point } from '../graph/names.js';
 import { Mulberry32 } from '../models/init.js';
 import {
-  checkBatch, featuresOf, imagesOf, lastConvLayer, lastHiddenLayer, layerLabel, resolveLayers, stack,
+  checkBatch, distinctLayers, featuresOf, imagesOf, lastConvLayer, lastHiddenLayer, layerLabel, resolveLayers, stack,
   throwIfAborted, yieldToEventLoop, type ImageSet, type LayerPoint,
 } from './invariance.js';
 
@@ -147,7 +147,11 @@ export function randomBoxes(boxes: readonly Box[], input: readonly number[], ran
 }
 
 export interface CorrespondenceOptions {
-  /** Layers (default: the last conv layer and the last hidden fc layer: conv5 and fc7, the paper's 5 and 7). */
+  /**
+   * Layers (default: the last conv layer and the last hidden fc layer: conv5 and fc7, the paper's
+   * 5 and 7; in an imported graph, the last conv block's output and the features the classifier
+   * reads: see lastConvLayer and lastHiddenLayer).
+   */
   layers?: readonly (string | LayerPoint)[];
   /** Trials of random boxes for the control (default 1; 0 for none). */
   random?: number;
@@ -213,7 +217,8 @@ export async function correspondence(model: Model, images: ImageSet, boxes: read
   const fill = options.fill ?? 'zero';
   maskBox(new Float32Array(input[0] * input[1] * input[2]), input, boxes[0], fill); // checks fill
   const epsilon = checkEpsilon(options.epsilon);
-  const layers = resolveLayers(model, options.layers ?? [{ layer: lastConvLayer(model) }, { layer: lastHiddenLayer(model) }]);
+  const layers = options.layers ? resolveLayers(model, options.layers)
+    : distinctLayers(resolveLayers(model, [{ layer: lastConvLayer(model) }, { layer: lastHiddenLayer(model) }]));
   const batch = checkBatch(options.batch);
   const what = 'the correspondence analysis';
   throwIfAborted(options.signal, what);

@@ -21,6 +21,7 @@
 import { ArgumentError } from '../errors.js';
 import type { Model } from '../engine/model.js';
 import type { Preprocess } from '../graph/layers.js';
+import type { NamedLayer } from '../graph/names.js';
 import type { Projection } from '../deconv/project.js';
 import type { ProjectionMode } from '../deconv/walk.js';
 import { tileImages, type RgbaImage } from '../deconv/render.js';
@@ -169,9 +170,12 @@ export function filterStatistics(weight: Float32Array, shape: readonly number[],
 export interface DiagnosisOptions {
   /** Sample images: for dead-by-activity and the layer-2 projections (without them both are skipped). */
   images?: ImageSet;
-  /** The layer whose filters are examined (default the first conv layer). */
+  /** The layer whose filters are examined (default the first conv layer; a tensor name that is one of its points names it too). */
   layer?: string;
-  /** The layer-2 features: which layer (default the second conv layer, at relu) and which maps (default the first 16). */
+  /**
+   * The layer-2 features: which layer (default the conv layer after `layer` in topological order,
+   * at its default point; any tensor name of a graph) and which maps (default the first 16).
+   */
   layer2?: { layer?: string; point?: string; maps?: readonly number[] };
   deadRatio?: number;
   mode?: ProjectionMode;
@@ -222,7 +226,7 @@ export async function diagnoseArchitecture(model: Model, options: DiagnosisOptio
   const convs = model.layers.filter((l) => l.kind === 'conv');
   if (convs.length === 0) throw new ArgumentError(`${model.network.name} has no conv layer to diagnose`);
   const layerName = options.layer ?? convs[0].name;
-  const layer = convs.find((l) => l.name === layerName);
+  const layer = convs.find((l) => l.name === layerName) ?? convOfTensor(model, layerName);
   if (!layer) throw new ArgumentError(`'${layerName}' is not a conv layer of ${model.network.name}; conv layers: ${convs.map((l) => l.name).join(', ')}`);
   const op = model.network.ops[layer.op];
   if (op.kind !== 'conv') throw new ArgumentError(`${layerName} is not a convolution`);
@@ -268,6 +272,7 @@ export async function diagnoseArchitecture(model: Model, options: DiagnosisOptio
     const second = options.layer2?.layer ?? convs[convs.indexOf(layer) + 1]?.name;
     if (second !== undefined) {
       const r = model.resolve(second, options.layer2?.point);
+      if (r.op < 0) throw new ArgumentError(`layer2 '${second}' is the network input: give a layer after ${layer.name}`);
       const count = model.shapes[r.op][0];
       const maps2 = options.layer2?.maps ?? Array.from({ length: Math.min(16, count) }, (_, i) => i);
       const features = maps2.map((map) => ({ layer: r.layer.name, point: r.point, map }));
@@ -306,6 +311,16 @@ export async function diagnoseArchitecture(model: Model, options: DiagnosisOptio
     },
     layer2,
   };
+}
+
+/**
+ * The conv layer a tensor of an imported graph is a point of (its output, or its ReLU...), so a
+ * layer may be named by a tensor name as anywhere else; undefined for any other tensor.
+ */
+function convOfTensor(model: Model, name: string): NamedLayer | undefined {
+  if (!model.network.tensors?.has(name)) return undefined;
+  const { layer, point } = model.resolve(name);
+  return point !== 'tensor' && layer.kind === 'conv' ? model.layers.find((l) => l.name === layer.name) : undefined;
 }
 
 /**

@@ -58,6 +58,7 @@ function resolveFeatures(model: Model, features: readonly FeatureRef[]): Resolve
   if (!Array.isArray(features) || features.length === 0) throw new ArgumentError('give at least one feature (layer and map)');
   return features.map((f) => {
     const r = model.resolve(f.layer, f.point);
+    if (r.op < 0) throw new ArgumentError(`'${f.layer}' is the network input: a feature is a map of a layer`);
     const shape = model.shapes[r.op];
     const [maps, h, w] = shape.length === 3 ? shape : [shape[0], 1, 1];
     if (!Number.isInteger(f.map) || f.map < 0 || f.map >= maps) {
@@ -65,6 +66,32 @@ function resolveFeatures(model: Model, features: readonly FeatureRef[]): Resolve
     }
     return { layer: r.layer.name, point: r.point, op: r.op, map: f.map, h, w, per: size(shape) };
   });
+}
+
+/**
+ * What a feature is computed by: its tensor's shape, and the conv and dense layers (with their
+ * weight shapes) up to it. Ops without weights may differ (an exporter's extra Identity or Cast).
+ */
+interface FeatureNetwork { shape: number[]; layers: string[] }
+
+function featureNetwork(model: Model, f: ResolvedFeature): FeatureNetwork {
+  const weights = model.weightShapes();
+  return {
+    shape: [...model.tensorShape(f.op)],
+    layers: model.layers.filter((l) => l.op <= f.op).map((l) => `${l.name} [${weights[l.name].weight.join(', ')}]`),
+  };
+}
+
+/** How two snapshots' networks differ up to a feature, or '' when they do not. */
+function networkDifference(a: FeatureNetwork, b: FeatureNetwork): string {
+  const n = Math.max(a.layers.length, b.layers.length);
+  for (let i = 0; i < n; i++) {
+    if (a.layers[i] !== b.layers[i]) {
+      return `layer ${i + 1} is ${b.layers[i] ?? 'missing'} there but ${a.layers[i] ?? 'missing'} in the first`;
+    }
+  }
+  if (a.shape.join() !== b.shape.join()) return `the feature's tensor is [${b.shape.join(', ')}] there but [${a.shape.join(', ')}] in the first`;
+  return '';
 }
 
 export interface StrongestOptions {
@@ -180,6 +207,7 @@ export async function featureEvolution(snapshots: readonly Snapshot[], images: I
   let resolved: { layer: string; point: Point; map: number }[] = [];
   let preprocess: Preprocess = 'none';
   let input: readonly number[] | undefined;
+  let first: { label: string; features: FeatureNetwork[] } | undefined;
   for (let s = 0; s < snapshots.length; s++) {
     throwIfAborted(options.signal, 'the feature evolution');
     const snap = snapshots[s];
@@ -191,6 +219,26 @@ export async function featureEvolution(snapshots: readonly Snapshot[], images: I
     if (!input) {
       input = model.network.input;
       preprocess = model.network.preprocess;
+    }
+    // Every snapshot must compute each feature with the same network up to it (its layers and
+    // their weight shapes): the other layers (a new classifier, say) may differ.
+    let mine: FeatureNetwork[];
+    try {
+      mine = resolveFeatures(model, features).map((f) => featureNetwork(model, f));
+    } catch (e) {
+      if (!(e instanceof ArgumentError) || snapshots.length === 1) throw e;
+      throw new ArgumentError(`snapshot '${snap.label}': ${e.message}`);
+    }
+    if (!first) {
+      first = { label: snap.label, features: mine };
+    } else {
+      mine.forEach((f, k) => {
+        const difference = networkDifference(first!.features[k], f);
+        if (difference) {
+          throw new ArgumentError(`snapshot '${snap.label}' is not the network of '${first!.label}' up to ` +
+            `${featureLabel(features[k])}: ${difference}; snapshots must be one network at different points of its training`);
+        }
+      });
     }
     const part = (f: number) => (s + f) / snapshots.length;
     const hits = await strongestActivations(model, images, features, {

@@ -13,8 +13,10 @@ import type { Model } from '../engine/model.js';
 import type { Run } from '../engine/run.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Pixels } from '../io/preprocess.js';
-import { POINTS, type NamedLayer, type Point } from '../graph/names.js';
-import { size } from '../graph/shapes.js';
+import { defaultPoint, POINTS, type NamedLayer, type Point } from '../graph/names.js';
+import { inferShapes, opInputs, size } from '../graph/shapes.js';
+import type { Network, Op, Shape } from '../graph/layers.js';
+import { opDef } from '../engine/ops/index.js';
 import { AMOUNT_UNITS, TRANSFORM_KINDS, checkTransform, isIdentity, transformTensor,
   type TransformKind } from './transform.js';
 import { lineChart, svgGrid, type Series } from './svg.js';
@@ -46,8 +48,9 @@ export function parseLayerPoint(spec: string | LayerPoint): LayerPoint {
   return { layer: spec };
 }
 
+/** 'conv5 relu'; a graph tensor by its name alone (its point, `tensor`, says nothing). */
 export function layerLabel(l: { layer: string; point?: string }): string {
-  return l.point ? `${l.layer} ${l.point}` : l.layer;
+  return l.point && l.point !== 'tensor' ? `${l.layer} ${l.point}` : l.layer;
 }
 
 export function resolveLayers(model: Model, specs: readonly (string | LayerPoint)[]): ResolvedLayer[] {
@@ -55,32 +58,116 @@ export function resolveLayers(model: Model, specs: readonly (string | LayerPoint
   return specs.map((s) => {
     const { layer, point } = parseLayerPoint(s);
     const r = model.resolve(layer, point);
-    const shape = model.shapes[r.op];
+    // Any tensor of a graph, the network input (op -1) included.
+    const shape = model.tensorShape(r.op);
     return { layer: r.layer.name, point: r.point, op: r.op, size: size(shape), shape: [...shape] };
   });
 }
 
 /**
- * The last hidden fully connected layer (fc7 in ZFNet and AlexNet): the dense layer before the
- * classifier. Without one (a network with a single dense layer, or none), the last conv layer.
+ * What the default layers are chosen from: a model, or (the CLI, before any weights are read) a
+ * network's short-named layers with the network itself. Imported graphs (`network.tensors`) have
+ * rules of their own; built-in networks the paper's.
  */
-export function lastHiddenLayer(model: { layers: readonly NamedLayer[] }): string {
-  const dense = model.layers.filter((l) => l.kind === 'dense');
-  if (dense.length >= 2) return dense[dense.length - 2].name;
-  const convs = model.layers.filter((l) => l.kind === 'conv');
-  if (convs.length > 0) return convs[convs.length - 1].name;
-  return model.layers[0].name;
+export interface LayerSource {
+  layers: readonly NamedLayer[];
+  network?: Network;
+  /** Output shape of every op for one image (inferred from `network` when absent). */
+  shapes?: readonly Shape[];
 }
 
-/** The paper's layer 5: the last conv layer. */
-export function lastConvLayer(model: { layers: readonly NamedLayer[] }): string {
+/** The ops whose output is a conv block's output in a graph: a nonlinearity, or a merge of branches. */
+function isBlockOutput(op: Op): boolean {
+  if (op.kind === 'relu' || op.kind === 'concat' || op.kind === 'binary') return true;
+  return op.kind === 'pointwise' && op.fn !== 'affine';
+}
+
+/** How a default names tensor `op`: the layer's short name where it is that layer's default point, else a tensor name. */
+function nameOfTensor(source: LayerSource, op: number): string | undefined {
+  const layer = source.layers.find((l) => l.points[defaultPoint(l)] === op);
+  if (layer) return layer.name;
+  for (const [name, t] of source.network?.tensors ?? []) if (t === op) return name;
+  return undefined;
+}
+
+function shapesOf(source: LayerSource): readonly Shape[] {
+  return source.shapes ?? inferShapes(source.network!);
+}
+
+/**
+ * The paper's layer 5 in an imported graph: the last conv block's output, i.e. the last tensor
+ * (in topological order) of shape [C, H, W] with H x W > 1 made by a nonlinearity (Relu, Clip,
+ * HardSwish...) or a merge of branches (Add, Mul, Concat): ResNet's last block's final ReLU,
+ * GoogLeNet's last Inception concat, MobileNet's last ReLU6, AlexNet's conv5 ReLU. Not a pool
+ * after it, nor a conv inside a block (a conv that feeds a residual Add is only half a block).
+ */
+function graphFeatureLayer(source: LayerSource): string | undefined {
+  const { ops } = source.network!;
+  const shapes = shapesOf(source);
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const s = shapes[i];
+    if (s.length === 3 && s[1] * s[2] > 1 && isBlockOutput(ops[i])) {
+      const name = nameOfTensor(source, i);
+      if (name !== undefined) return name;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The features the classifier reads in an imported graph whose head is a single layer: the
+ * input of the last conv or dense layer, through views (Flatten, Dropout, Reshape): ResNet's,
+ * GoogLeNet's and MobileNet's global-pool output, SqueezeNet's last Fire concat.
+ */
+function classifierInput(source: LayerSource): string | undefined {
+  const net = source.network!;
+  const last = source.layers[source.layers.length - 1];
+  if (!last) return undefined;
+  let t = opInputs(net, last.op)[0];
+  while (t >= 0 && opDef(net.ops[t]).alias && opInputs(net, t).length === 1) {
+    const before = opInputs(net, t)[0];
+    if (before < 0) break;
+    t = before;
+  }
+  return t >= 0 ? nameOfTensor(source, t) : undefined;
+}
+
+/**
+ * The last hidden layer (fc7 in ZFNet and AlexNet): the dense layer before the classifier. An
+ * imported graph whose classifier is its only dense layer (ResNet, GoogLeNet, MobileNet...): the
+ * features the classifier reads (the global pool's output). Otherwise the last conv layer.
+ */
+export function lastHiddenLayer(model: LayerSource): string {
+  const dense = model.layers.filter((l) => l.kind === 'dense');
+  if (dense.length >= 2) return dense[dense.length - 2].name;
+  if (model.network?.tensors) {
+    const input = classifierInput(model);
+    if (input !== undefined) return input;
+  }
+  return lastConvLayer(model);
+}
+
+/**
+ * The paper's layer 5: the last conv layer; in an imported graph, the last conv block's output
+ * (see graphFeatureLayer: a tensor name unless it is a layer's feature map).
+ */
+export function lastConvLayer(model: LayerSource): string {
+  if (model.network?.tensors) {
+    const block = graphFeatureLayer(model);
+    if (block !== undefined) return block;
+  }
   const convs = model.layers.filter((l) => l.kind === 'conv');
   return (convs.length > 0 ? convs[convs.length - 1] : model.layers[0]).name;
 }
 
-/** Fig. 5's pair: the first layer and the last hidden fc layer, each at its default point. */
-export function lowAndHighLayers(model: { layers: readonly NamedLayer[] }): LayerPoint[] {
+/** Fig. 5's pair: the first layer and the last hidden layer, each at its default point. */
+export function lowAndHighLayers(model: LayerSource): LayerPoint[] {
   return [{ layer: model.layers[0].name }, { layer: lastHiddenLayer(model) }];
+}
+
+/** Layers with the same op (a default chosen twice, say) once, the first kept. */
+export function distinctLayers(layers: readonly ResolvedLayer[]): ResolvedLayer[] {
+  return layers.filter((l, i) => layers.findIndex((m) => m.op === l.op) === i);
 }
 
 function isPixels(x: unknown): x is Pixels {
@@ -246,7 +333,7 @@ export async function invariance(model: Model, image: ImageSet, options: Invaria
     list.forEach((amount) => checkTransform({ kind, amount }));
     return list;
   });
-  const layers = resolveLayers(model, options.layers ?? lowAndHighLayers(model));
+  const layers = options.layers ? resolveLayers(model, options.layers) : distinctLayers(resolveLayers(model, lowAndHighLayers(model)));
   const batch = checkBatch(options.batch);
   const fill = options.fill ?? 0;
   const what = 'the invariance sweep';

@@ -26,6 +26,7 @@ import { MODES, type ProjectionMode } from '../deconv/walk.js';
 import type { Projection } from '../deconv/project.js';
 import { inputToImage, projectionToImage, tileImages, type DisplayMode, type RgbaImage } from '../deconv/render.js';
 import { availableCores, ModelPool } from './pool.js';
+import { lastConvLayer } from './invariance.js';
 import type { WorkerContext } from './pool-worker.js';
 import {
   TopK, projectUnitsOf, scanForwardJob, type ScanForwardJob, type ScanForwardResult, type ScanProjectJob,
@@ -57,7 +58,7 @@ export interface ScanProgress {
 }
 
 export interface ScanOptions {
-  /** Layers to scan (default: the last conv layer). */
+  /** Layers to scan (default: the last conv layer; in an imported graph, the last conv block's output: lastConvLayer). */
   layers?: string[];
   /** The point of every layer (default: relu, the paper's feature maps). */
   point?: Point | string;
@@ -139,6 +140,7 @@ export async function scanDataset(model: Model, images: ScanSource, options: Sca
   if (!Array.isArray(layerNames) || layerNames.length === 0) throw new ArgumentError('layers must name at least one layer');
   const targets: Target[] = layerNames.map((name) => {
     const { layer, point, op } = model.resolve(name, options.point);
+    if (op < 0) throw new ArgumentError(`'${name}' is the network input: scan a layer's maps`);
     const shape = model.shapes[op];
     const count = shape[0];
     const maps = options.maps ?? Array.from({ length: count }, (_, i) => i);
@@ -255,8 +257,13 @@ async function projectWith(runner: Runner, model: Model, images: ScanSource, res
   if (!MODES.includes(mode)) throw new ArgumentError(`mode '${mode}' is not one of ${MODES.join(', ')}`);
   // Kept units by image.
   const byImage = new Map<number, { layer: ScanLayer; unit: ScanUnit }[]>();
+  // Layers as asked for: short names, or tensor names of a graph (which may name a layer's point).
+  const asked = options.layers?.map((name) => {
+    const r = model.resolve(name, model.network.tensors?.has(name) ? undefined : result.layers.find((l) => l.layer === name)?.point);
+    return { name, layer: r.layer.name, point: r.point };
+  });
   for (const layer of result.layers) {
-    if (options.layers && !options.layers.includes(layer.layer)) continue;
+    if (asked && !asked.some((a) => a.name === layer.layer || (a.layer === layer.layer && a.point === layer.point))) continue;
     for (const m of layer.maps) {
       if (options.maps && !options.maps.includes(m.map)) continue;
       for (const unit of m.units) {
@@ -400,7 +407,7 @@ function boxOf(model: Model, op: number, y: number, x: number): Box {
 function lastConv(model: Model): string {
   const convs = model.layers.filter((l) => l.kind === 'conv');
   if (convs.length === 0) throw new ArgumentError(`${model.network.name} has no conv layer; name a layer`);
-  return convs[convs.length - 1].name;
+  return lastConvLayer(model);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -194,6 +194,7 @@ function checkFeatureList(features: unknown): FeatureRef[] {
 function checkFeatures(model: Model, features: readonly FeatureRef[], what: string): void {
   for (const f of features) {
     const r = model.resolve(f.layer, f.point);
+    if (r.op < 0) throw new ArgumentError(`'${f.layer}' is the network input of ${what}: a feature is a map of a layer`);
     const maps = model.shapes[r.op][0];
     if (f.map >= maps) {
       throw new ArgumentError(`map ${f.map} is out of range: ${r.layer.name} ${r.point} of ${what} has ${maps} maps (0-${maps - 1})`);

@@ -18,6 +18,7 @@ import { MODES, type ProjectionMode } from '../../deconv/walk.js';
 import { tileImages, type RgbaImage } from '../../deconv/render.js';
 import { scanDataset, scanIndex, scanSheet, type ScanImage, type ScanProgress } from '../../analyses/scan.js';
 import { ModelPool } from '../../analyses/pool.js';
+import { lastConvLayer, layerLabel } from '../../analyses/invariance.js';
 import { forwardMacs } from '../../engine/cost.js';
 import type { AnalysisContext, NamedImage } from '../context.js';
 import { checkImages } from './images.js';
@@ -25,7 +26,7 @@ import { checkImages } from './images.js';
 export interface ScanRequest {
   type: 'scan';
   images: NamedImage[];
-  /** A spatial layer (default: the last conv layer). */
+  /** A spatial layer: a short name or any [C, H, W] tensor of an imported graph (default: the last conv layer; a graph's last conv block's output). */
   layer?: string;
   /** Where on the layer (default: relu, the paper's feature maps). */
   point?: Point;
@@ -175,14 +176,18 @@ export async function scanHandler(context: AnalysisContext, request: ScanRequest
 function checkLayerAndMaps(model: Model, request: ScanRequest): { layer: string; point: Point; maps: number[] } {
   const spatial = model.layers.filter((l) => model.shapes[l.points[defaultPoint(l)]!].length === 3);
   const convs = model.layers.filter((l) => l.kind === 'conv');
-  const name = request.layer ?? convs[convs.length - 1]?.name;
-  if (name === undefined) throw new ArgumentError(`${model.network.name} has no conv layer to scan`);
+  if (request.layer === undefined && convs.length === 0) throw new ArgumentError(`${model.network.name} has no conv layer to scan`);
+  // The engine's default: the last conv layer; in an imported graph, the last conv block's output.
+  const name = request.layer ?? lastConvLayer(model);
   if (typeof name !== 'string') throw new ArgumentError(`layer must be a layer's name, got ${String(name)}`);
   const { layer, point, op } = model.resolve(name, request.point);
-  const shape = model.shapes[op];
-  if (shape.length !== 3) {
-    throw new ArgumentError(`${layer.name} ${point} has no spatial feature maps (shape [${shape.join(', ')}]); ` +
-      `the scan takes ${spatial.map((l) => l.name).join(', ') || 'a conv layer'}`);
+  const shape = model.tensorShape(op);
+  if (shape.length !== 3 || op < 0) {
+    const what = op < 0 ? `${name} is the network input` : `${layerLabel({ layer: layer.name, point })} has no spatial feature maps`;
+    const takes = model.network.tensors && convs.length > 0
+      ? `a layer or tensor of [C, H, W] maps, e.g. ${lastConvLayer(model)}`
+      : spatial.map((l) => l.name).join(', ') || 'a conv layer';
+    throw new ArgumentError(`${what} (shape [${shape.join(', ')}]); the scan takes ${takes}`);
   }
   const count = shape[0];
   const maps = request.maps ?? Array.from({ length: Math.min(DEFAULT_SCAN_MAPS, count) }, (_, i) => i);
