@@ -68,6 +68,14 @@ function reshapeTarget(m: MapContext, x: Shape, target: number[], allowZero: boo
 }
 
 function emitReshape(m: MapContext, id: number, x: Shape, shape: Shape): void {
+  // A reshape of a reshape nothing else reads is one reshape of the first's input (GoogLeNet's
+  // x[:, 0] then unsqueeze: [1, H, W] -> [H, W] -> [1, H, W] is no reshape at all, and the
+  // occlusion fast path keeps seeing an image).
+  const p = m.producer(id);
+  if (p?.kind === 'reshape' && m.readers(id) === 1) {
+    const source = p.inputs?.[0] ?? id - 1;
+    return emitReshape(m, source, m.shape(source), shape);
+  }
   if (shape.length === x.length && shape.every((d, i) => d === x[i])) return m.alias(id);
   if (shape.length === 1 && x.length !== 1 && !m.wholeTensor) m.emit({ kind: 'flatten' }, [id]);
   else m.emit({ kind: 'reshape', shape }, [id]);
