@@ -25,6 +25,12 @@ export function maxpool(planes: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, 
           ox += 3; out += 4;
           continue;
         }
+        // Four windows that reach past the left or right edge: the same scan, taps outside masked.
+        if (ASC_FEATURE_SIMD && ox + 4 <= OW) {
+          pool4Edge(xp, W, y0, y1, KW, SW, ox * SW - PL, y + (out << 2), switches + (out << 2));
+          ox += 3; out += 4;
+          continue;
+        }
         poolOne(xp, W, y0, y1, max(ox * SW - PL, 0), min(ox * SW - PL + KW, W), y + (out << 2), switches + (out << 2));
         out++;
       }
@@ -61,7 +67,41 @@ export function maxpool(planes: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, 
   for (let iy = y0; iy < y1; iy++) {
     for (let kx = 0; kx < KW; kx++) {
       const at = iy * W + x0 + kx;
-      const v = gather(xp + (<usize>at << 2), step);
+      // Stride 1: the four taps are adjacent, one load; stride 2: two loads and the even lanes
+      // (when the second load stays inside the row); else four single loads.
+      const p = xp + (<usize>at << 2);
+      const v = SW == 1 ? v128.load(p)
+        : SW == 2 && x0 + kx + 7 < W ? v128.shuffle<f32>(v128.load(p), v128.load(p + 16), 0, 2, 4, 6)
+        : gather(p, step);
+      const better = f32x4.gt(v, m);
+      m = v128.bitselect(v, m, better);
+      best = v128.bitselect(i32x4.add(i32x4.splat(at), lane), best, better);
+    }
+  }
+  v128.store(y, m);
+  v128.store(sw, best);
+}
+
+/**
+ * pool4 for windows that may reach past the image's left or right edge: a tap outside the row
+ * counts as -Infinity (it never wins; every window holds at least one tap inside). Loads may
+ * touch the floats just outside the row (in memory, masked out).
+ */
+// @ts-ignore: decorator
+@inline function pool4Edge(xp: usize, W: i32, y0: i32, y1: i32, KW: i32, SW: i32, x0: i32, y: usize, sw: usize): void {
+  const lane = i32x4(0, SW, 2 * SW, 3 * SW);
+  const step = <usize>SW << 2;
+  const width = i32x4.splat(W);
+  const minusInf = f32x4.splat(-Infinity);
+  let m = minusInf;
+  let best = i32x4.splat(0);
+  for (let iy = y0; iy < y1; iy++) {
+    for (let kx = 0; kx < KW; kx++) {
+      const pos = i32x4.add(i32x4.splat(x0 + kx), lane);
+      const inside = v128.and(i32x4.ge_s(pos, i32x4.splat(0)), i32x4.lt_s(pos, width));
+      const at = iy * W + x0 + kx;
+      const p = xp + (<usize>at << 2); // wraps for a negative index: the address just before the row
+      const v = v128.bitselect(SW == 1 ? v128.load(p) : gather(p, step), minusInf, inside);
       const better = f32x4.gt(v, m);
       m = v128.bitselect(v, m, better);
       best = v128.bitselect(i32x4.add(i32x4.splat(at), lane), best, better);
