@@ -8,7 +8,7 @@ import {
   ANALYSIS_MODEL_HELP, ANALYSIS_MODEL_OPTIONS, chooseModel, listImages, openModel, parseBoxes, progress, readImages, writeText,
 } from './analysis-io.js';
 import { namedLayers, resolveLayer } from '../../src/graph/names.js';
-import { lastConvLayer, lastHiddenLayer, parseLayerPoint } from '../../src/analyses/invariance.js';
+import { lastConvLayer, lastHiddenLayer, parseLayerPoint, type LayerPoint } from '../../src/analyses/invariance.js';
 import {
   correspondence as score, correspondenceTable, checkBox, type CorrespondenceResult, type MaskFill,
 } from '../../src/analyses/correspondence.js';
@@ -80,7 +80,7 @@ export async function correspondence(argv: string[], out: (text: string) => void
   const names = namedLayers(network);
   const layers = values.layers !== undefined
     ? values.layers.split(',').map((s) => parseLayerPoint(s.trim()))
-    : [...new Set([lastConvLayer({ layers: names, network }), lastHiddenLayer({ layers: names, network })])].map((layer) => ({ layer }));
+    : [...new Set([lastConvLayer({ layers: names, network }), lastHiddenLayer({ layers: names, network })])].map((layer): LayerPoint => ({ layer }));
   for (const l of layers) resolveLayer(network, l.layer, l.point);
 
   const files = await listImages(imagesSpec, 'images');

@@ -16,6 +16,7 @@ import type { ModelInfo } from '../../src/worker/protocol.js';
 import type { CorrespondenceResultMessage } from '../../src/worker/handlers/correspondence.js';
 import type { PreviewsResultMessage } from '../../src/worker/handlers/previews.js';
 import '../export-buttons/zf-export-buttons.js';
+import { defaultLayers as engineDefaults, findLayer, layerChoices, layerText } from '../analyses-panel/graph-layers.js';
 
 /** The worker's limits (handlers/correspondence.ts), repeated here so the page needs no engine code. */
 const MAX_IMAGES = 64;
@@ -99,6 +100,7 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
     .edges input[aria-invalid='true'] { border-color: var(--_error); }
     .controls fieldset { display: flex; flex-wrap: wrap; gap: 2px 10px; }
     .controls fieldset label { display: inline-flex; align-items: center; gap: 3px; color: var(--_fg); }
+    .controls label.layers input { width: 28em; max-width: 100%; }
     table { border-collapse: collapse; margin-top: 10px; font-variant-numeric: tabular-nums; font-size: 0.9em; }
     caption { caption-side: top; text-align: left; font-size: 0.85em; color: var(--_muted); padding-bottom: 4px; max-width: 60em; }
     th, td { padding: 3px 10px; border-bottom: 1px solid var(--_border); text-align: right; }
@@ -117,6 +119,8 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
   @state() private boxes: Record<string, Box> = {};
   /** Layers to score (absent: the paper's pair, the last conv and the last hidden fc layer). */
   @state() private layers?: string[];
+  /** What a user typed in a graph's layers field (comma-separated names), while it does not parse. */
+  @state() private layersError = '';
   @state() private trials = 5;
   @state() private seed = 1;
   @state() private fill: 'zero' | 'mean' = 'zero';
@@ -162,7 +166,11 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
       this.asked.clear();
       this.boxes = {};
     }
-    if (changed.has('info') && before?.source !== this.info?.source) this.layers = undefined;
+    // Another model (every file's source is 'file': its network's name tells them apart): its own defaults.
+    if (changed.has('info') && (before?.source !== this.info?.source || before?.name !== this.info?.name)) {
+      this.layers = undefined;
+      this.layersError = '';
+    }
     // Ready again (a model (re)loaded): a request the host dropped meanwhile may be asked again.
     if (changed.has('ready') && this.ready) this.asked.clear();
     if (changed.has('previews') && this.previews && this.input) {
@@ -259,10 +267,10 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
     const id = (s: string) => `${this.uid}-${s}`;
     const layers = this.layers ?? defaultLayers(this.info);
     return html`<div class="controls" part="controls" role="group" aria-label="Correspondence settings">
-      <fieldset><legend>Layers</legend>
+      ${this.info?.tensors ? this.graphLayersField(id('layers'), layers) : html`<fieldset><legend>Layers</legend>
         ${(this.info?.layers ?? []).map((l) => html`<label><input type="checkbox" data-layer=${l.name} .checked=${layers.includes(l.name)}
             ?disabled=${this.running} @change=${(e: Event) => this.toggleLayer(l.name, (e.target as HTMLInputElement).checked)}>${l.name}</label>`)}
-      </fieldset>
+      </fieldset>`}
       <label for=${id('trials')}>Random trials
         <input id=${id('trials')} part="input" type="number" min="0" max=${MAX_TRIALS} step="1" .value=${String(this.trials)}
             ?disabled=${this.running} aria-label="Random-box trials for the control (0 for none)"
@@ -280,6 +288,27 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
     </div>`;
   }
 
+  /**
+   * An imported graph's layers: a comma-separated field (a graph has hundreds of tensors, too many
+   * for a checkbox each) with its short names and tensors as suggestions; any tensor's name is taken.
+   */
+  private graphLayersField(inputId: string, layers: string[]) {
+    return html`<label for=${inputId} class="layers">Layers (comma-separated)
+      <input id=${inputId} part="input" type="text" data-role="layers" list=${`${inputId}-list`} spellcheck="false" autocomplete="off"
+          .value=${layers.join(', ')} ?disabled=${this.running} aria-invalid=${this.layersError ? 'true' : 'false'}
+          @change=${this.onLayersText}>
+      <datalist id=${`${inputId}-list`}>${layerChoices(this.info).map((c) => html`<option value=${c.name}>${c.hint}</option>`)}</datalist>
+    </label>`;
+  }
+
+  private onLayersText = (e: Event): void => {
+    const names = (e.target as HTMLInputElement).value.split(',').map((n) => n.trim()).filter(Boolean);
+    const bad = names.map((n) => findLayer(this.info, n)).find((f): f is string => typeof f === 'string');
+    this.layersError = bad ?? '';
+    this.invalid = bad ?? '';
+    this.layers = [...new Set(names)];
+  };
+
   /** The paper's table: a row per layer; Delta and mean ± std for the part and for the random control. */
   private table(r: CorrespondenceResultMessage) {
     const res = r.result;
@@ -293,7 +322,7 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
           <th scope="col">Part mean ± std</th><th scope="col">Random Δ${trials > 1 ? ' ± std' : ''} (${trials} trial${trials === 1 ? '' : 's'})</th>
           <th scope="col">Random mean ± std</th></tr></thead>
         <tbody>${res.rows.map((row) => html`<tr data-layer=${row.layer}>
-          <th scope="row">${row.layer} ${row.point}</th><td data-col="dims">${row.dims}</td>
+          <th scope="row">${layerText(row)}</th><td data-col="dims">${row.dims}</td>
           <td data-col="part-delta" class=${row.random && row.part.delta < row.random.delta ? 'lower' : ''}>${num(row.part.delta)}</td>
           <td data-col="part-mean">${row.part.mean.toFixed(4)} ± ${row.part.std.toFixed(4)}</td>
           ${row.random
@@ -398,6 +427,7 @@ export class ZfCorrespondenceView extends AnalysisView<CorrespondenceResultMessa
     if (this.chosen.length < 2) this.invalid = 'Choose at least 2 images to compare.';
     else if (bad) this.invalid = `The box on ${names.get(bad)}: ${boxProblem(this.boxOf(bad), h, w)}`;
     else if (layers.length === 0) this.invalid = 'Choose at least one layer.';
+    else if (this.layersError) this.invalid = this.layersError;
     else if (!Number.isInteger(this.trials) || this.trials < 0 || this.trials > MAX_TRIALS) {
       this.invalid = `Random trials must be a whole number from 0 to ${MAX_TRIALS}.`;
     } else if (!Number.isInteger(this.seed) || this.seed < 0) this.invalid = 'The seed must be a whole number, 0 or more.';
@@ -418,12 +448,13 @@ function boxProblem(b: Box, h: number, w: number): string {
     : `its edges must be whole numbers with 0 ≤ y0 < y1 ≤ ${h} and 0 ≤ x0 < x1 ≤ ${w} (it has y0 ${b.y0}, x0 ${b.x0}, y1 ${b.y1}, x1 ${b.x1}).`;
 }
 
-/** The engine's default (analyses/invariance.ts, lastConvLayer and lastHiddenLayer): the paper's layers 5 and 7. */
+/**
+ * The engine's default (analyses/invariance.ts, lastConvLayer and lastHiddenLayer): the paper's
+ * layers 5 and 7; a graph's last conv block's output and the features its classifier reads.
+ */
 function defaultLayers(info: ModelInfo | undefined): string[] {
-  const layers = info?.layers ?? [];
-  const convs = layers.filter((l) => l.kind === 'conv'), dense = layers.filter((l) => l.kind === 'dense');
-  const picks = [convs.at(-1)?.name ?? layers[0]?.name, dense.length >= 2 ? dense.at(-2)!.name : undefined];
-  return [...new Set(picks.filter((p): p is string => !!p))];
+  const { block, hidden } = engineDefaults(info);
+  return [...new Set([block, hidden].filter((p): p is string => !!p))];
 }
 
 /** The table as CSV: one row per layer, every number at full precision; empty random cells without a control. */

@@ -8,6 +8,7 @@ import { tileImages, type RgbaImage } from '../../src/deconv/render.js';
 import type { DiagnosedModel, DiagnosisRequest, DiagnosisResultMessage } from '../../src/worker/handlers/diagnosis.js';
 import type { ExportItem } from '../export-buttons/zf-export-buttons.js';
 import '../export-buttons/zf-export-buttons.js';
+import { layerText } from '../analyses-panel/graph-layers.js';
 
 /** The handler's MAX_DIAGNOSIS_IMAGES (not imported: that module brings the engine's analyses with it). */
 const MAX_IMAGES = 64;
@@ -155,7 +156,7 @@ export class ZfDiagnosisView extends AnalysisView<DiagnosisResultMessage> {
       ${m.layer2 && l2 ? html`<figure>
           <canvas class="pixels" part="layer2" data-model=${i} role="img"
               aria-label=${`${l2.units.length} ${l2.layer} features of ${m.label}, projected to pixels`}></canvas>
-          <figcaption part="caption">${l2.layer} ${l2.point}, maps 0–${l2.units.length - 1}: the strongest activation over
+          <figcaption part="caption">${layerText(l2)}, maps 0–${l2.units.length - 1}: the strongest activation over
             ${s.samples} images, projected</figcaption>
         </figure>`
         : html`<p class="note">${s.samples ? `${conv1.layer} is the only conv layer.` : 'Layer-2 projections need the sample images.'}</p>`}

@@ -9,6 +9,7 @@ import type { EvolutionCellMessage, EvolutionResultMessage } from '../../src/wor
 import type { ModelInfo } from '../../src/worker/protocol.js';
 import type { ExportItem } from '../export-buttons/zf-export-buttons.js';
 import '../export-buttons/zf-export-buttons.js';
+import { defaultLayers, findLayer, layerChoices } from '../analyses-panel/graph-layers.js';
 
 /** zfnet-mini's saved epochs before a result says otherwise (its manifest lists these). */
 const MINI_EPOCHS = [1, 2, 3, 5, 8];
@@ -49,7 +50,8 @@ let uid = 0;
  */
 export class ZfEvolutionView extends AnalysisView<EvolutionResultMessage> {
   static styles = [theme, analysisStyles, css`
-    .features input { width: 22em; }
+    .features input { width: 32em; max-width: 100%; }
+    select[data-role='add-feature'] { max-width: 16em; }
     fieldset { border: 0; padding: 0; margin: 0; display: flex; flex-wrap: wrap; align-items: center; gap: 2px 10px; }
     legend { padding: 0; font-size: 0.85em; color: var(--_muted); margin-bottom: 2px; }
     fieldset label { display: inline-flex; align-items: center; gap: 4px; font-size: 1em; color: var(--_fg); }
@@ -120,11 +122,35 @@ export class ZfEvolutionView extends AnalysisView<EvolutionResultMessage> {
               aria-describedby=${this.badFeatures ? id('error') : nothing}
               @change=${this.onFeatures} @keydown=${this.onKey}>
         </label>
+        ${this.info?.tensors ? this.addFeature(id('add'), text) : nothing}
         ${this.mini ? this.epochChoices() : this.fileChoice(id('files'))}
         ${this.runControls(this.onRun, { label: 'Run feature evolution', disabled: none || this.samples.length === 0 })}
       </div>
       ${this.invalid ? html`<p id=${id('error')} class="note error" part="error" role="alert">${this.invalid}</p>` : nothing}
       ${r ? this.grid(r) : html`<p class="note">${this.hint(none)}</p>`}`;
+  }
+
+  /**
+   * An imported graph's layers and tensors, to add one as a feature (map 0; edit the number in the
+   * text): a graph has too many tensors to remember their names.
+   */
+  private addFeature(selectId: string, text: string) {
+    return html`<label for=${selectId}>Add
+      <select id=${selectId} part="input" data-role="add-feature" ?disabled=${this.running}
+          aria-label="Add a layer or tensor of the graph as a feature (map 0)"
+          @change=${(e: Event) => {
+            const select = e.target as HTMLSelectElement;
+            if (!select.value) return;
+            this.features = [text.trim(), `${select.value}:0`].filter(Boolean).join(', ');
+            select.value = '';
+            this.invalid = '';
+            this.badFeatures = false;
+            this.parse();
+          }}>
+        <option value="">a layer or tensor…</option>
+        ${layerChoices(this.info).map((c) => html`<option value=${c.name}>${c.name} (${c.hint})</option>`)}
+      </select>
+    </label>`;
   }
 
   private epochChoices() {
@@ -180,7 +206,7 @@ export class ZfEvolutionView extends AnalysisView<EvolutionResultMessage> {
   /** 'conv2 map 7'; the point only when it is not the layer's feature map ('conv5 pool map 2'). */
   private featureName(f: { layer: string; point: string; map: number }): string {
     const usual = this.info?.layers.find((l) => l.name === f.layer)?.defaultPoint;
-    return `${f.layer}${f.point !== usual ? ` ${f.point}` : ''} map ${f.map}`;
+    return `${f.layer}${f.point !== usual && f.point !== 'tensor' ? ` ${f.point}` : ''} map ${f.map}`;
   }
 
   private describe(r: EvolutionResultMessage, k: number, s: number, c: EvolutionCellMessage): string {
@@ -268,11 +294,18 @@ export class ZfEvolutionView extends AnalysisView<EvolutionResultMessage> {
   };
 }
 
-/** Maps 0 and 1 of the first, middle and last conv layers (fewer where a layer has one map). */
+/**
+ * Maps 0 and 1 of the first, middle and last conv layers (fewer where a layer has one map); for
+ * an imported graph the last is its last conv block's output (the analyses' layer 5: ResNet's
+ * last ReLU, GoogLeNet's last concat), not the last conv in graph order (one branch of a block).
+ */
 export function defaultFeatures(info: ModelInfo | undefined): string {
   const convs = info?.layers.filter((l) => l.kind === 'conv') ?? [];
   if (convs.length === 0) return '';
-  const picked = [...new Set([convs[0], convs[Math.floor((convs.length - 1) / 2)], convs[convs.length - 1]])];
+  const middle = convs[Math.floor((convs.length - 1) / 2)];
+  const block = info?.tensors ? findLayer(info, defaultLayers(info).block ?? '') : undefined;
+  const last = block && typeof block !== 'string' && block.shape.length === 3 ? block : convs[convs.length - 1];
+  const picked = [...new Map([convs[0], middle, last].map((l) => [l.name, l])).values()];
   return picked.flatMap((l) => [0, 1].filter((m) => m < l.shape[0]).map((m) => `${l.name}:${m}`)).join(', ');
 }
 
@@ -290,6 +323,14 @@ export function parseFeatures(text: string, info: ModelInfo | undefined): Featur
     }
     if (!info) return f;
     const layer = info.layers.find((l) => l.name === f.layer);
+    if (!layer && info.tensors) {
+      // A tensor of the graph, by its name: it names its point already.
+      const found = findLayer(info, f.layer);
+      if (typeof found === 'string') throw new Error(`'${spec}': ${found}`);
+      if (f.point !== undefined) throw new Error(`'${spec}': ${f.layer} is a tensor, which names its point already; write ${f.layer}:${f.map}.`);
+      if (f.map >= found.shape[0]) throw new Error(`'${spec}': ${f.layer} has ${found.shape[0]} maps (0-${found.shape[0] - 1}).`);
+      return f;
+    }
     if (!layer) throw new Error(`'${spec}': this model has no layer ${f.layer}; it has ${info.layers.map((l) => l.name).join(', ')}.`);
     if (f.point !== undefined && !layer.points.includes(f.point as never)) {
       throw new Error(`'${spec}': ${layer.name} has no point ${f.point}; it has ${layer.points.join(', ')}.`);

@@ -7,6 +7,7 @@ import type { InvarianceResultMessage } from '../../src/worker/protocol.js';
 import type { TransformKind } from '../../src/analyses/transform.js';
 import type { ExportItem } from '../export-buttons/zf-export-buttons.js';
 import '../export-buttons/zf-export-buttons.js';
+import { layerText } from '../analyses-panel/graph-layers.js';
 
 const KINDS: { kind: TransformKind; label: string }[] = [
   { kind: 'translate', label: 'Vertical translation' },
@@ -69,7 +70,7 @@ export class ZfInvarianceView extends AnalysisView<InvarianceResultMessage> {
           </figure>`)}
         </div>
         <div class="results-bar">
-          <p class="note">Distances at ${r.result.layers.map((l) => `${l.layer} ${l.point}`).join(' and ')};
+          <p class="note">Distances at ${r.result.layers.map((l) => layerText(l)).join(' and ')};
             P(${r.result.label}) = ${r.result.probability.toFixed(3)} on the original; ${Math.round(r.ms)} ms in the worker.</p>
           <zf-export-buttons .items=${this.exports(r)} exportparts="export"></zf-export-buttons>
         </div>`

@@ -9,6 +9,7 @@ import { tileImages } from '../../src/deconv/render.js';
 import type { OcclusionResultMessage } from '../../src/worker/protocol.js';
 import type { ExportItem } from '../export-buttons/zf-export-buttons.js';
 import '../export-buttons/zf-export-buttons.js';
+import { defaultLayers, findLayer, layerChoices, layerText } from '../analyses-panel/graph-layers.js';
 
 let uid = 0;
 
@@ -48,6 +49,7 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
     .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
     select { max-width: 12em; }
     input.map { width: 8.5em; }
+    input.layer { width: 22em; max-width: 100%; }
     input.class { width: 12em; }
   `];
 
@@ -65,7 +67,10 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
   /** The class whose probability map (a) shows; -1: the image's top class. */
   @property({ type: Number, attribute: 'class-index' }) classIndex = -1;
 
-  /** The layer of map (b); empty: the last conv layer. */
+  /**
+   * The layer of map (b); empty: the last conv layer (for an imported graph, its last conv block's
+   * output). A graph's is typed or picked from its list: a short name or any [C, H, W] tensor's name.
+   */
   @property() layer = '';
 
   /** The feature map of (b); -1: the strongest on the unoccluded image. */
@@ -100,13 +105,19 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
               @change=${(e: Event) => { this.stride = (e.target as HTMLInputElement).valueAsNumber; }} @keydown=${this.onKey}>
         </label>
         <label for=${id('class')}>Class of (a)${this.classControl(id('class'), labels)}</label>
-        <label for=${id('layer')}>Layer of (b)
+        ${this.info?.tensors ? html`<label for=${id('layer')}>Layer of (b)
+          <input id=${id('layer')} class="layer" part="input" type="text" data-role="layer" list=${id('layers')} spellcheck="false"
+              autocomplete="off" .value=${this.layer || (defaultLayers(this.info).block ?? '')} ?disabled=${this.running}
+              aria-label="Layer or tensor of the feature map (b) shows"
+              @change=${(e: Event) => { this.layer = (e.target as HTMLInputElement).value.trim(); this.map = -1; }} @keydown=${this.onKey}>
+          <datalist id=${id('layers')}>${layerChoices(this.info, { spatial: true }).map((c) => html`<option value=${c.name}>${c.hint}</option>`)}</datalist>
+        </label>` : html`<label for=${id('layer')}>Layer of (b)
           <select id=${id('layer')} part="input" ?disabled=${this.running} aria-label="Layer of the feature map (b) shows"
               @change=${(e: Event) => { this.layer = (e.target as HTMLSelectElement).value; this.map = -1; }}>
             ${convs.map((l, i) => html`<option value=${l.name}
                 ?selected=${this.layer ? this.layer === l.name : i === convs.length - 1}>${l.name} (${l.shape[0]} maps)</option>`)}
           </select>
-        </label>
+        </label>`}
         <label for=${id('map')}>Map of (b)
           <input id=${id('map')} class="map" part="input" type="number" min="-1" step="1" placeholder="strongest"
               .value=${this.map >= 0 ? String(this.map) : ''} ?disabled=${this.running}
@@ -133,7 +144,7 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
         </div>
         <div class="results-bar">
           <p class="note">${r.rows}×${r.cols} positions of a ${r.size} px square, stride ${r.stride};
-            ${r.layer} ${r.point}; ${Math.round(r.ms)} ms in the worker.</p>
+            ${layerText(r)}; ${Math.round(r.ms)} ms in the worker.</p>
           <zf-export-buttons .items=${this.exports(r)} exportparts="export"></zf-export-buttons>
         </div>`
       : html`<p class="note">${this.ready ? 'Press Run to slide a grey square over the image.' : 'Waiting for an image.'}</p>`}`;
@@ -226,7 +237,17 @@ export class ZfOcclusionView extends AnalysisView<OcclusionResultMessage> {
       return;
     }
     if (Number.isNaN(this.classIndex)) return; // the class field says what is wrong
-    const layer = this.convLayers.find((l) => l.name === this.layer) ?? this.convLayers[this.convLayers.length - 1];
+    let layer: { name: string; shape: number[] } | undefined;
+    if (this.info?.tensors) {
+      const found = findLayer(this.info, this.layer || (defaultLayers(this.info).block ?? ''), { spatial: true });
+      if (typeof found === 'string') {
+        this.invalid = found;
+        return;
+      }
+      layer = found;
+    } else {
+      layer = this.convLayers.find((l) => l.name === this.layer) ?? this.convLayers[this.convLayers.length - 1];
+    }
     const maps = layer?.shape[0] ?? 0;
     if (this.map >= 0 && (!Number.isInteger(this.map) || this.map >= maps)) {
       this.invalid = `Map must be a whole number from 0 to ${maps - 1} (${layer?.name} has ${maps} maps), or empty for the strongest.`;

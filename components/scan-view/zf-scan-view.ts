@@ -10,6 +10,7 @@ import type { NamedImage } from '../../src/worker/context.js';
 import type { ScanMapMessage, ScanResultMessage } from '../../src/worker/handlers/scan.js';
 import type { ExportItem } from '../export-buttons/zf-export-buttons.js';
 import '../export-buttons/zf-export-buttons.js';
+import { defaultLayers, findLayer, layerChoices, layerText } from '../analyses-panel/graph-layers.js';
 
 /** Maps when none are typed: the worker's default, the first 16. */
 const DEFAULT_MAPS = 16;
@@ -57,6 +58,7 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
     .set .buttons { display: flex; flex-wrap: wrap; gap: 4px; }
     input[type='file'] { display: none; }
     input.maps { width: 8em; }
+    input.layer { width: 22em; max-width: 100%; }
     input[aria-invalid='true'] { border-color: var(--_error); }
     .error { margin: 6px 0 0; font-size: 0.8em; color: var(--_error); }
     :host(.over) { outline: 2px dashed var(--_accent); outline-offset: 4px; }
@@ -69,7 +71,11 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
 
   readonly analysis = 'scan';
 
-  /** The layer to scan (default: the model's last conv layer). */
+  /**
+   * The layer to scan (default: the model's last conv layer; for an imported graph, its last conv
+   * block's output). A graph's layer is typed or picked from its list: a short name or any
+   * [C, H, W] tensor's name.
+   */
   @property() layer = '';
 
   /** The maps, as typed: "0-15", "0,3,7" (default: the first 16, or all when fewer). */
@@ -91,6 +97,8 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
   @state() private mapsTyped = false;
   /** Say what is wrong with the maps once the user typed or pressed Run, not before. */
   @state() private showMapsError = false;
+  /** What is wrong with the layer a user typed (graphs), said once they leave the field. */
+  @state() private layerError = '';
 
   private readonly uid = `zf-scan-${++uid}`;
   private painted?: ScanResultMessage;
@@ -101,6 +109,7 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
     this.maps = '';
     this.mapsTyped = false;
     this.showMapsError = false;
+    this.layerError = '';
   }
 
   constructor() {
@@ -144,12 +153,12 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
     const id = this.uid;
     return html`<div class="controls" part="controls" role="group" aria-label="Top-9 scan settings">
         ${this.imageSetControls(images.length)}
-        <label for=${`${id}-layer`}>Layer
+        ${this.info?.tensors ? this.graphLayerField(id) : html`<label for=${`${id}-layer`}>Layer
           <select id=${`${id}-layer`} part="input" ?disabled=${this.running || layers.length === 0}
               @change=${(e: Event) => { this.layer = (e.target as HTMLSelectElement).value; }}>
             ${layers.map((l) => html`<option value=${l.name} ?selected=${l.name === layer?.name}>${l.name} (${l.shape[0]} maps)</option>`)}
           </select>
-        </label>
+        </label>`}
         <label for=${`${id}-maps`}>Maps
           <input id=${`${id}-maps`} class="maps" part="input" type="text" inputmode="numeric" spellcheck="false"
               .value=${this.mapsText(layer)} ?disabled=${this.running}
@@ -169,10 +178,34 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
         </label>
         ${this.runControls(this.onRun, { label: 'Run the top-9 scan', disabled: images.length === 0 || !layer })}
       </div>
+      ${this.layerError ? html`<p class="error" id=${`${id}-layer-error`} role="alert">${this.layerError}</p>` : nothing}
       ${mapsError ? html`<p class="error" id=${`${id}-maps-error`} role="alert">${mapsError}</p>` : nothing}
       ${this.topError ? html`<p class="error" id=${`${id}-top-error`} role="alert">${this.topError}</p>` : nothing}
       ${this.results()}`;
   }
+
+  /**
+   * An imported graph's layer: a text field with the graph's short names and [C, H, W] tensors
+   * as suggestions (the browser's list filters them as one types); any such tensor's name is taken.
+   */
+  private graphLayerField(id: string) {
+    const choices = layerChoices(this.info, { spatial: true });
+    return html`<label for=${`${id}-layer`}>Layer
+      <input id=${`${id}-layer`} class="layer" part="input" type="text" data-role="layer" list=${`${id}-layers`}
+          spellcheck="false" autocomplete="off" .value=${this.layer || (defaultLayers(this.info).block ?? '')}
+          ?disabled=${this.running} aria-invalid=${this.layerError ? 'true' : 'false'}
+          aria-describedby=${this.layerError ? `${id}-layer-error` : nothing}
+          @change=${this.onLayer} @keydown=${this.onKey}>
+      <datalist id=${`${id}-layers`}>${choices.map((c) => html`<option value=${c.name}>${c.hint}</option>`)}</datalist>
+    </label>`;
+  }
+
+  private onLayer = (e: Event) => {
+    const value = (e.target as HTMLInputElement).value.trim();
+    this.layer = value;
+    const found = findLayer(this.info, value || (defaultLayers(this.info).block ?? ''), { spatial: true });
+    this.layerError = typeof found === 'string' ? found : '';
+  };
 
   private imageSetControls(count: number) {
     const set = this.chosen;
@@ -212,7 +245,7 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
         </figure>`)}
       </div>
       <div class="results-bar">
-        <p class="note">${r.images} image${r.images === 1 ? '' : 's'} scanned; ${r.layer} ${r.point}, top ${r.top} per map,
+        <p class="note">${r.images} image${r.images === 1 ? '' : 's'} scanned; ${layerText(r)}, top ${r.top} per map,
           ${r.mode}; ${Math.round(r.ms)} ms in the worker.</p>
         <zf-export-buttons .items=${this.exports(r)} exportparts="export"></zf-export-buttons>
       </div>`;
@@ -240,8 +273,16 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
     return this.info?.layers.filter((l) => l.shape.length === 3) ?? [];
   }
 
-  /** The chosen layer, or the last conv layer (the worker's default) when none or an unknown one is chosen. */
-  private currentLayer(): LayerInfo | undefined {
+  /**
+   * The chosen layer, or the last conv layer (the worker's default) when none or an unknown one is
+   * chosen. A graph's: the typed name when it is a [C, H, W] layer or tensor (else none: the field
+   * says why), or the last conv block's output.
+   */
+  private currentLayer(): { name: string; shape: number[] } | undefined {
+    if (this.info?.tensors) {
+      const found = findLayer(this.info, this.layer || (defaultLayers(this.info).block ?? ''), { spatial: true });
+      return typeof found === 'string' ? undefined : found;
+    }
     const layers = this.spatialLayers();
     return layers.find((l) => l.name === this.layer) ?? layers.filter((l) => l.kind === 'conv').at(-1) ?? layers.at(-1);
   }
@@ -249,12 +290,12 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
   /** The maps to scan, or what is wrong with the text. */
   private parsedMaps(): number[] | string {
     const layer = this.currentLayer();
-    if (!layer) return 'No layer to scan yet.';
+    if (!layer) return this.layerError || 'No layer to scan yet.';
     return parseMaps(this.mapsText(layer), layer.shape[0], layer.name);
   }
 
   /** What the maps field holds: the text set or typed, else the default for the layer. */
-  private mapsText(layer: LayerInfo | undefined): string {
+  private mapsText(layer: { shape: number[] } | undefined): string {
     return this.mapsTyped || this.maps ? this.maps : defaultMapsText(layer);
   }
 
@@ -296,6 +337,11 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
 
   private onRun = () => {
     const layer = this.currentLayer();
+    if (!layer && this.info?.tensors) {
+      const found = findLayer(this.info, this.layer, { spatial: true });
+      this.layerError = typeof found === 'string' ? found : '';
+      return;
+    }
     const maps = this.parsedMaps();
     if (typeof maps === 'string') {
       this.showMapsError = true;
@@ -312,7 +358,7 @@ export class ZfScanView extends AnalysisView<ScanResultMessage> {
 }
 
 /** "0-15" for a layer of 16 maps or more, "0-5" for one of 6. */
-function defaultMapsText(layer: LayerInfo | undefined): string {
+function defaultMapsText(layer: { shape: number[] } | undefined): string {
   const n = Math.min(DEFAULT_MAPS, layer?.shape[0] ?? DEFAULT_MAPS);
   return n === 1 ? '0' : `0-${n - 1}`;
 }

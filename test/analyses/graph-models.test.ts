@@ -16,6 +16,10 @@ import { transformTensor } from '../../src/analyses/transform.js';
 import { maskBox, pairDistances, signs } from '../../src/analyses/correspondence.js';
 import { namedLayers } from '../../src/graph/names.js';
 import { networkOf } from '../../cli/input.js';
+import { defaultPoint } from '../../src/graph/names.js';
+import { tensorInfos } from '../../src/worker/tensors.js';
+import { defaultLayers, findLayer, layerChoices } from '../../components/analyses-panel/graph-layers.js';
+import type { LayerInfo, ModelInfo } from '../../src/worker/protocol.js';
 import { seededInput } from '../onnx/builder.js';
 
 const ALL = ['resnet18', 'mobilenet_v2', 'squeezenet1_1', 'googlenet', 'densenet121', 'vgg11_bn', 'efficientnet_b0',
@@ -85,8 +89,26 @@ describe('default layers on graphs', () => {
     const cheap = { layers: namedLayers(network), network };
     expect(lastConvLayer(cheap)).toBe(want.block);
     expect(lastHiddenLayer(cheap)).toBe(want.hidden);
+    // What the element's views compute from the worker's ModelInfo (components/analyses-panel/graph-layers.ts).
+    const info = modelInfo(model);
+    expect(defaultLayers(info)).toEqual({ block: want.block, hidden: want.hidden });
+    const choices = layerChoices(info, { spatial: true }).map((c) => c.name);
+    expect(choices).toContain(want.block);
+    expect(new Set(choices).size).toBe(choices.length);
+    expect(findLayer(info, want.block, { spatial: true })).toMatchObject({ name: want.block });
+    expect(findLayer(info, 'input')).toMatch(/network's input/);
+    expect(findLayer(info, 'logits', { spatial: true })).toMatch(/no feature maps/);
   });
 });
+
+/** The parts of the worker's ModelInfo the views read (as src/worker/host.ts makes it). */
+function modelInfo(model: Model): ModelInfo {
+  const layers: LayerInfo[] = model.layers.map((l) => {
+    const point = defaultPoint(l);
+    return { name: l.name, kind: l.kind, points: Object.keys(l.points) as LayerInfo['points'], defaultPoint: point, shape: [...model.shapes[l.points[point]!]] };
+  });
+  return { layers, tensors: tensorInfos(model) } as ModelInfo;
+}
 
 /** Images for the analyses: seeded tensors in the preset's range. */
 function imagesFor(model: Model, count: number, seed = 1): Tensor[] {
