@@ -15,6 +15,7 @@ import { encodeNpy } from '../../src/io/npy.js';
 import { inputToImage, tileImages } from '../../src/deconv/render.js';
 import { occlusion, type OcclusionFill, type OcclusionResult } from '../../src/analyses/occlusion.js';
 import { occlusionOverlay } from '../../src/analyses/occlusion-render.js';
+import { lastConvLayer } from '../../src/analyses/invariance.js';
 import type { Network, Tensor } from '../../src/index.js';
 
 export const OCCLUDE_HELP = `Usage: zf-vis occlude --model M (--image I | --input X.npy) --size 32 --stride 16 --out P.npy
@@ -48,7 +49,9 @@ Options:
                         in tensor units
       --class C         the class of (a): an index or a label (default: the most probable
                         class of the unoccluded image)
-      --layer L         the layer of (b) (default: the last conv layer, conv5 in ZFNet)
+      --layer L         the layer of (b), or a graph's tensor name (default: the last conv
+                        layer, conv5 in ZFNet; a graph's last conv block's output, e.g.
+                        ResNet's last ReLU)
       --point P         conv, relu (default), pool or norm
       --map K           the map of (b) (default: the map with the strongest single activation
                         on the unoccluded image)
@@ -112,6 +115,7 @@ export async function occlude(argv: string[], out: (text: string) => void): Prom
   let map: number | undefined;
   if (values.layer !== undefined) {
     const resolved = resolveLayer(network, values.layer, values.point);
+    if (resolved.op < 0) throw new UsageError(`--layer: ${values.layer} is the network input; (b) sums a layer's map`);
     const maps = inferShapes(network)[resolved.op][0];
     map = integer(values.map, 'map', 0, maps - 1);
   } else if (values.map !== undefined) {
@@ -140,7 +144,10 @@ export async function occlude(argv: string[], out: (text: string) => void): Prom
   let result: OcclusionResult;
   try {
     result = await occlusion(model, input, {
-      size, stride, fill, classIndex, layer: values.layer, point: values.point, map, image: imageIndex,
+      // A graph's default (b): its last conv block's output, as the other analyses (not its last
+      // conv in graph order, which in a ResNet feeds a residual Add and in GoogLeNet is one branch).
+      size, stride, fill, classIndex, layer: values.layer ?? (network.tensors ? lastConvLayer(model) : undefined),
+      point: values.point, map, image: imageIndex,
       batch: values.batch === undefined ? undefined : chosen.batch, workers, naive: values.naive,
       onProgress: progress(status, 'occluding'),
     });
@@ -219,10 +226,10 @@ function parseFill(value: string | undefined, channels: number): OcclusionFill {
   return numbers.length === 1 ? numbers[0] : numbers;
 }
 
+/** Classes: the size of the network's output (a graph may end in a conv and a pool, as SqueezeNet). */
 function classCount(network: Network): number {
-  const dense = network.ops.filter((o) => o.kind === 'dense');
-  const last = dense[dense.length - 1];
-  return last && last.kind === 'dense' ? last.units : 0;
+  const shapes = inferShapes(network);
+  return shapes.length ? shapes[shapes.length - 1].reduce((a, b) => a * b, 1) : 0;
 }
 
 /** A class index, or a label (case-insensitive, exact). */

@@ -22,7 +22,7 @@ import { forwardMacs } from '../engine/cost.js';
 import { denseStart } from '../analyses/occlusion-engine.js';
 import { setDefaultSpawnWorker } from '../analyses/pool.js';
 import { classColor, occlusionOverlay, type OcclusionMapName } from '../analyses/occlusion-render.js';
-import { invariance, invarianceCharts } from '../analyses/invariance.js';
+import { invariance, invarianceCharts, lastConvLayer } from '../analyses/invariance.js';
 import { TRANSFORM_KINDS } from '../analyses/transform.js';
 import { HANDLERS, isHandled, type HandlerRequest } from './handlers/index.js';
 import type { AnalysisContext } from './context.js';
@@ -410,7 +410,9 @@ export class EngineHost {
         // occlusion() starts its own pool (with this thread's default spawner, set above), while
         // this thread already computes, and closes it whether it finished, failed or was cancelled.
         r = await occlusion(model, input, {
-          size: m.size, stride: m.stride, classIndex: m.classIndex, layer: m.layer, map: m.map, fill: m.fill,
+          // A graph's default (b) is its last conv block's output (the view's), as the other analyses'.
+          size: m.size, stride: m.stride, classIndex: m.classIndex, fill: m.fill,
+          layer: m.layer ?? (model.network.tensors ? lastConvLayer(model) : undefined), map: m.map,
           workers: Math.min(threads, m.workers ?? threads), signal,
           onProgress: (fraction) => this.post({ id, kind: 'progress', fraction }, []),
         });

@@ -153,7 +153,29 @@ describe('zf-vis analyses on a ResNet-18 export', () => {
   });
 });
 
+describe('zf-vis occlude on a ResNet-18 export', () => {
+  test('(b) defaults to the last block\'s output, not the last conv (which feeds a residual Add); a tensor name as --layer', async () => {
+    const r = await zfVis('occlude', '--model', resnet, '--image', files[2], '--size', '16', '--stride', '16', '--out', 'occ.npy',
+      '--workers', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ layer: block, point: 'tensor' });
+    const t = await zfVis('occlude', '--model', resnet, '--image', files[2], '--size', '16', '--stride', '16', '--out', 'occ2.npy',
+      '--layer', mid, '--map', '5', '--workers', '1', '--json');
+    expect(t.code, t.stderr).toBe(0);
+    expect(JSON.parse(t.stdout)).toMatchObject({ layer: mid, map: 5 });
+    expectUsageError(await zfVis('occlude', '--model', resnet, '--image', files[2], '--size', '16', '--stride', '16',
+      '--out', 'occ3.npy', '--layer', 'input'), /network input/);
+  });
+});
+
 describe('a graph whose classifier is a conv (SqueezeNet)', () => {
+  test('occlude --class takes any of its classes', async () => {
+    const r = await zfVis('occlude', '--model', fixture('squeezenet1_1'), '--image', files[1], '--size', '32', '--stride', '32',
+      '--out', 'sq.npy', '--class', '6', '--workers', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ classIndex: 6 });
+  });
+
   test('invariance --class takes any of its classes', async () => {
     const r = await zfVis('invariance', '--model', fixture('squeezenet1_1'), '--image', files[1], '--out', 'sq', '--kind', 'scale',
       '--amounts', '1,1.2', '--class', '7', '--json');

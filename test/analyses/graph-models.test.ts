@@ -19,7 +19,14 @@ import { networkOf } from '../../cli/input.js';
 import { defaultPoint } from '../../src/graph/names.js';
 import { tensorInfos } from '../../src/worker/tensors.js';
 import { defaultLayers, findLayer, layerChoices } from '../../components/analyses-panel/graph-layers.js';
-import type { LayerInfo, ModelInfo } from '../../src/worker/protocol.js';
+import type {
+  ImageResult, InvarianceResultMessage, LayerInfo, ModelInfo, OcclusionResultMessage, ResponseMessage,
+} from '../../src/worker/protocol.js';
+import { EngineHost } from '../../src/worker/host.js';
+import type { ScanResultMessage } from '../../src/worker/handlers/scan.js';
+import type { CorrespondenceResultMessage } from '../../src/worker/handlers/correspondence.js';
+import type { DiagnosisResultMessage } from '../../src/worker/handlers/diagnosis.js';
+import type { EvolutionResultMessage } from '../../src/worker/handlers/evolution.js';
 import { seededInput } from '../onnx/builder.js';
 
 const ALL = ['resnet18', 'mobilenet_v2', 'squeezenet1_1', 'googlenet', 'densenet121', 'vgg11_bn', 'efficientnet_b0',
@@ -354,4 +361,66 @@ function concat(xs: readonly Float32Array[]): Float32Array {
   let at = 0;
   for (const x of xs) { out.set(x, at); at += x.length; }
   return out;
+}
+
+describe.each(['resnet18', 'googlenet'])('the worker host on %s: every analysis request, with the graph defaults', (name) => {
+  const replies = new Map<number, ResponseMessage>();
+  const host = new EngineHost((m) => { if (m.kind !== 'progress') replies.set(m.id, m); });
+  let nextId = 1;
+  async function ask<T>(request: Record<string, unknown>): Promise<T> {
+    const id = nextId++;
+    host.receive({ id, ...request } as never);
+    while (!replies.has(id)) await new Promise((r) => setTimeout(r, 2));
+    const reply = replies.get(id)!;
+    if (reply.kind === 'error') throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
+    return (reply as unknown as { result: T }).result;
+  }
+  const want = DEFAULTS[name];
+  const middle = MIDDLE[name];
+  const images = Array.from({ length: 6 }, (_, k) => ({ source: rgba(k), name: `img-${k}` }));
+  let run = 0;
+  beforeAll(async () => {
+    await ask<ModelInfo>({ type: 'load', source: new Blob([bytes(name)]) });
+    run = (await ask<ImageResult>({ type: 'image', image: rgba(9), name: 'test' })).run;
+  });
+
+  test('occlusion and invariance of the current image', async () => {
+    const o = await ask<OcclusionResultMessage>({ type: 'occlusion', run, size: 16, stride: 16, workers: 1 });
+    expect(`${o.layer} ${o.point}`).toBe(want.blockAs);
+    const t = await ask<OcclusionResultMessage>({ type: 'occlusion', run, size: 16, stride: 16, workers: 1, layer: middle, map: 2 });
+    expect(t).toMatchObject({ layer: middle, map: 2 });
+    const inv = await ask<InvarianceResultMessage>({ type: 'invariance', run, kinds: ['scale'] });
+    expect(inv.result.layers.map((l) => `${l.layer} ${l.point}`)).toEqual(['conv1 relu', want.hiddenAs]);
+    expect(inv.charts.all).toMatch(/^<svg/);
+  });
+
+  test('scan, correspondence, diagnosis, evolution', async () => {
+    const scan = await ask<ScanResultMessage>({ type: 'scan', images, maps: [0, 1], top: 4, workers: 0 });
+    expect(`${scan.layer} ${scan.point}`).toBe(want.blockAs);
+    const scanned = await ask<ScanResultMessage>({ type: 'scan', images, layer: middle, maps: [0, 1], top: 4, workers: 0 });
+    expect(scanned.layer).toBe(middle);
+    expect(scanned.maps.map((m) => m.units.length)).toEqual([4, 4]);
+    await expect(ask({ type: 'scan', images, layer: 'logits' })).rejects.toThrow(/fc\d+ conv has no spatial feature maps.*a layer or tensor of \[C, H, W\] maps/);
+    await expect(ask({ type: 'scan', images, layer: 'input' })).rejects.toThrow(/input is the network input/);
+    const boxes = [0, 1, 2].map(() => ({ y0: 8, x0: 8, y1: 24, x1: 24 }));
+    const c = await ask<CorrespondenceResultMessage>({ type: 'correspondence', images: images.slice(0, 3), boxes, random: 1 });
+    expect(c.result.rows.map((r) => `${r.layer} ${r.point}`)).toEqual([want.blockAs, want.hiddenAs]);
+    expect(c.table).toContain(want.hidden);
+    const d = await ask<DiagnosisResultMessage>({ type: 'diagnosis', images: images.slice(0, 3), layer2Maps: 4 });
+    expect(d.models[0].summary.conv1.filters).toBe(8);
+    expect(d.models[0].summary.layer2!.units).toHaveLength(4);
+    const e = await ask<EvolutionResultMessage>({
+      type: 'evolution', images, features: [{ layer: 'conv1', map: 0 }, { layer: middle, map: 1 }],
+      snapshots: [{ source: new Blob([bytes(name)]), label: 'a' }, { source: new Blob([bytes(name)]), label: 'b' }],
+    });
+    expect(e.features.map((f) => f.layer)).toEqual(['conv1', middle]);
+    for (const row of e.cells) expect(row[1]).toEqual(row[0]);
+  });
+});
+
+/** Deterministic RGBA pixels, different per k (the preset resizes and crops them). */
+function rgba(k: number, width = 72, height = 64) {
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < data.length; i++) data[i] = (i % 4 === 3) ? 255 : (i * (37 + k) + (i >> 7) * (11 + 3 * k)) % 251;
+  return { width, height, data };
 }
