@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { page, userEvent } from 'vitest/browser';
 import type { ZfAnalysisDoneDetail, ZfAnalysesPanel, ZfVisualizer } from '../../components/index.js';
 import type { ModelInfo } from '../../src/worker/protocol.js';
-import { deep, deepAll, mount, next, pixels, recordMainThread, unmountAll } from './fixtures/zf.js';
+import { deep, deepAll, mount, next, pixels, recordMainThread, SAMPLES, unmountAll } from './fixtures/zf.js';
 
 afterAll(() => unmountAll());
 
@@ -96,9 +96,13 @@ describe.each(Object.keys(MODELS) as (keyof typeof MODELS)[])('%s', (name) => {
     expect(info.tensors!.length).toBeGreaterThan(30);
   });
 
-  test('occlusion', async () => {
+  test('occlusion: map (b) on the last block\'s output (the field suggests the graph\'s tensors)', async () => {
     const view = await open('occlusion');
+    const field = deep<HTMLInputElement>(view, 'input[data-role="layer"]');
+    expect(field.value).toBe(want.block);
+    expect(deepAll<HTMLOptionElement>(view, [], 'datalist option').map((o) => o.value)).toContain(want.middle);
     await run('occlusion', view);
+    expect((view as HTMLElement & { result: { layer: string } }).result.layer).toBe(want.block);
   });
 
   test('invariance: distances at conv1 and the classifier\'s input', async () => {
@@ -138,6 +142,24 @@ describe.each(Object.keys(MODELS) as (keyof typeof MODELS)[])('%s', (name) => {
     expect(r.layer).toBe(want.middle);
     expect(r.shape[0]).toBe(want.middleMaps);
     expect(r.maps).toHaveLength(6);
+  });
+
+  test('a long scan (240 images) keeps the main thread free throughout', async () => {
+    const view = await open('scan');
+    const urls = SAMPLES.map((x) => new URL(x.url, location.href).href);
+    expect(urls.length).toBeGreaterThan(3);
+    const images = Array.from({ length: 240 }, (_, i) => ({ source: urls[i % urls.length], name: `copy ${i}` }));
+    const finished = next<ZfAnalysisDoneDetail>(el, 'zf-analysis-done', (d) => d.analysis === 'scan', 120_000);
+    const mainThread = await recordMainThread();
+    view.dispatchEvent(new CustomEvent('zf-analysis-run', {
+      bubbles: true, composed: true, detail: { analysis: 'scan', request: { images, layer: want.block, maps: [0, 1, 2, 3] } },
+    }));
+    const detail = await finished;
+    const record = await mainThread.stop();
+    summary.push(`${name} scan of 240 images: ${detail.workerMs.toFixed(0)} ms in the worker; longest main-thread task ` +
+      `${record.longestCpu.toFixed(1)} ms CPU (${record.longestWall.toFixed(1)} ms wall); Long Tasks API: ${record.longTasks.length} over 50 ms`);
+    expect(record.longestCpu).toBeLessThan(30);
+    expect(errors).toEqual([]);
   });
 
   test('correspondence: default rows are the block output and the classifier\'s input; a typed tensor adds a row', async () => {
