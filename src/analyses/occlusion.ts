@@ -24,6 +24,7 @@ import type { Box } from '../graph/shapes.js';
 import { size } from '../graph/shapes.js';
 import type { Pixels } from '../io/preprocess.js';
 import { OcclusionEngine, argmax, spatialLayers, type OcclusionTarget, type OcclusionValues } from './occlusion-engine.js';
+import { lastConvLayer } from './invariance.js';
 import { availableCores, ModelPool } from './pool.js';
 
 /** 'zero': the preset's zero (the mean colour for caffe and torchvision: grey); 'mean': the image's mean per channel; or values in tensor units. */
@@ -257,10 +258,12 @@ export async function occlusion(model: Model, input: Tensor | Pixels, options: O
   };
 }
 
+/** The default map's layer: the last conv layer (a graph's last conv block output, as the other analyses). */
 function lastConv(model: Model): string {
-  const convs = model.layers.filter((l) => l.kind === 'conv');
-  if (convs.length === 0) throw new ArgumentError(`${model.network.name} has no conv layer; name a layer`);
-  return convs[convs.length - 1].name;
+  if (!model.network.tensors && !model.layers.some((l) => l.kind === 'conv')) {
+    throw new ArgumentError(`${model.network.name} has no conv layer; name a layer`);
+  }
+  return lastConvLayer(model);
 }
 
 /** The map with the largest single activation (ties: the lower map). */

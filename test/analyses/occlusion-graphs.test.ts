@@ -49,3 +49,9 @@ describe.each(FIXTURES)('%s', (name) => {
     }
   });
 });
+
+test('the default map is in the last conv block\'s output (ResNet: its last ReLU, not the conv before the Add)', async () => {
+  const model = await loadModel(new Uint8Array(readFileSync('test/fixtures/torchvision/resnet18.onnx')));
+  const o = await occlusion(model, seededInput([1, 3, 64, 64], 5), { size: 32, stride: 32, workers: 0 });
+  expect([o.layer, o.point]).toEqual(['/layer4/layer4.0/relu_1/Relu_output_0', 'tensor']);
+});
