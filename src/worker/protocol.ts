@@ -262,7 +262,7 @@ export interface OcclusionRequest {
   type: 'occlusion'; run: number;
   /** Side of the occluding square and step between positions, in input pixels. */
   size: number; stride: number;
-  /** Defaults as analyses/occlusion.ts: the top class, the last conv layer's strongest map. */
+  /** Defaults as analyses/occlusion.ts: the top class, the strongest map of the last conv layer (a graph's last conv block output). */
   classIndex?: number; layer?: string; map?: number;
   fill?: 'zero' | 'mean';
   /**
