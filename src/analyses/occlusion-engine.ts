@@ -99,7 +99,7 @@ const WHOLE: RegionRule = {
 };
 
 interface Buffers {
-  plan: unknown;
+  plan: number;
   batch: number;
   /** Per tensor (t + 1), its changed part for the current position ([C, h, w] of the box). */
   crops: (Region | undefined)[];
@@ -113,8 +113,6 @@ interface Buffers {
   dense: (Region | undefined)[];
   denseSwitches: (Region | undefined)[];
 }
-
-const cache = new WeakMap<Model, Buffers>();
 
 export class OcclusionEngine {
   private readonly sec: Sections;
@@ -132,41 +130,36 @@ export class OcclusionEngine {
     this.buffers = this.allocate(batch);
   }
 
-  /** Buffers after the model's plan, reused while the plan stays the same and is large enough. */
+  /** The engine's buffers: named workspaces of the model (the same while its plan stands). */
   private allocate(batch: number): Buffers {
     const m = this.model;
-    const known = cache.get(m);
-    if (known && known.plan === m.planned && known.batch >= batch) return known;
-    // New regions at the top (never a reset: something else may have allocated after ours).
-    const arena = m.arena;
+    const space = (name: string, floats: number) => m.workspace(`occlusion ${name}`, floats);
     const shape = (t: number) => m.tensorShape(t);
     const crops: (Region | undefined)[] = [];
-    crops[0] = arena.alloc(size(m.network.input), 'occlusion crop');
+    crops[0] = space('crop of the input', size(m.network.input));
     let largest = size(m.network.input), pooled = 1, reads = 1;
     for (const i of this.sec.spatialOps) {
-      crops[i + 1] = arena.alloc(size(m.shapes[i]), 'occlusion crop');
+      crops[i + 1] = space(`crop of tensor ${i}`, size(m.shapes[i]));
       for (const t of opInputs(m.network, i)) largest = Math.max(largest, size(shape(t)));
       reads = Math.max(reads, opInputs(m.network, i).length);
       pooled = Math.max(pooled, opDef(m.network.ops[i]).switches?.(m.network.ops[i], m.shapes[i]) ?? 0);
     }
-    const temps = Array.from({ length: reads }, () => arena.alloc(largest, 'occlusion input crop'));
-    const overlay = arena.alloc(largest, 'occlusion overlay');
-    const switches = arena.alloc(pooled, 'occlusion switches');
+    const temps = Array.from({ length: reads }, (_, j) => space(`input crop ${j}`, largest));
+    const overlay = space('overlay', largest);
+    const switches = space('switches', pooled);
     const slots = new Map<number, Region>();
-    for (const t of this.sec.boundary) slots.set(t, arena.alloc(batch * size(shape(t)), 'occlusion batch'));
+    for (const t of this.sec.boundary) slots.set(t, space(`batch of tensor ${t}`, batch * size(shape(t))));
     const dense: (Region | undefined)[] = [];
     const denseSwitches: (Region | undefined)[] = [];
     const at = (t: number) => (slots.get(t) ?? dense[t])!;
     for (const i of this.sec.denseOps) {
       const op = m.network.ops[i];
       const def = opDef(op);
-      dense[i] = def.alias ? at(opInputs(m.network, i)[0]) : arena.alloc(batch * size(m.shapes[i]), 'occlusion batch');
+      dense[i] = def.alias ? at(opInputs(m.network, i)[0]) : space(`batch of tensor ${i}`, batch * size(m.shapes[i]));
       const slotsPerImage = def.switches?.(op, m.shapes[i]) ?? 0;
-      denseSwitches[i] = slotsPerImage > 0 ? arena.alloc(batch * slotsPerImage, 'occlusion switches') : undefined;
+      denseSwitches[i] = slotsPerImage > 0 ? space(`switches of tensor ${i}`, batch * slotsPerImage) : undefined;
     }
-    const buffers = { plan: m.planned, batch, crops, temps, overlay, switches, slots, dense, denseSwitches };
-    cache.set(m, buffers);
-    return buffers;
+    return { plan: m.planVersion, batch, crops, temps, overlay, switches, slots, dense, denseSwitches };
   }
 
   /**
@@ -176,7 +169,7 @@ export class OcclusionEngine {
    */
   setBase(input: Float32Array): void {
     const m = this.model;
-    if (this.buffers.plan !== m.planned) throw new Error('the model re-planned its memory under the occlusion engine');
+    if (this.buffers.plan !== m.planVersion) throw new Error('the model re-planned its memory under the occlusion engine');
     m.arena.write(m.inputRegion(), input);
     for (const i of this.sec.spatialOps) {
       const op = m.network.ops[i];

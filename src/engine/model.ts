@@ -153,6 +153,24 @@ export class Model {
   pinPlan(owner: string): void { this.pinnedBy = owner; }
   private pinnedBy?: string;
 
+  /** Increments on every re-plan: a workspace or a base read from an older plan is gone. */
+  planVersion = 0;
+  private workspaces = new Map<string, Region>();
+
+  /**
+   * A named workspace after the plan (an analysis's or the trainer's own buffers): the same
+   * region for the same name while the plan stands (grown if a larger one is asked for), and
+   * gone with a re-plan (ask again then). Every buffer a model's memory holds is the plan's or
+   * a named workspace.
+   */
+  workspace(name: string, floats: number): Region {
+    const known = this.workspaces.get(name);
+    if (known && known.floats >= floats) return known;
+    const region = this.arena.alloc(floats, name);
+    this.workspaces.set(name, region);
+    return region;
+  }
+
   private planFor(batch: number): void {
     if (this.pinnedBy) {
       throw new ArgumentError(`a batch of ${batch} does not fit: this model is planned for ${this.plan.batch} ` +
@@ -165,6 +183,8 @@ export class Model {
     const a = this.arena;
     const { ops } = this.network;
     a.reset(this.weightsEnd);
+    this.workspaces.clear();
+    this.planVersion += 1;
     const input = a.alloc(batch * size(this.network.input), 'the input');
     const outputs: Region[] = [];
     const switches: (Region | undefined)[] = [];

@@ -28,6 +28,9 @@ interface ParamGrads { op: number; weight: Region; bias?: Region; dWeight: Regio
 
 export interface StepResult { loss: number; correct: number }
 
+/** Trainers made so far: each one's workspaces are its own, even on a shared model. */
+let trainers = 0;
+
 export class Trainer {
   private readonly params: ParamGrads[] = [];
   private readonly gradA: Region;
@@ -40,8 +43,10 @@ export class Trainer {
   constructor(readonly model: Model, seed = 1) {
     const { arena, network, kernels: k } = model;
     this.batch = model.batchCapacity;
-    // Our buffers follow the model's plan in its memory: a re-plan would overwrite them.
+    // Our buffers are workspaces after the model's plan: a re-plan would drop them.
     model.pinPlan('a Trainer');
+    const id = ++trainers;
+    const space = (name: string, floats: number) => model.workspace(`trainer ${id} ${name}`, floats);
     const last = network.ops[network.ops.length - 1];
     if (last.kind !== 'softmax') throw new ArgumentError(`${network.name}: training needs a network that ends in softmax`);
     this.random = new Mulberry32(seed);
@@ -58,17 +63,17 @@ export class Trainer {
       if (p && def.weightGrads) {
         this.params.push({
           op: i, weight: p.weight, bias: p.bias,
-          dWeight: arena.alloc(p.weight.floats, 'weight gradient'), dBias: p.bias && arena.alloc(p.bias.floats, 'bias gradient'),
-          vWeight: arena.alloc(p.weight.floats, 'momentum'), vBias: p.bias && arena.alloc(p.bias.floats, 'momentum'),
+          dWeight: space(`weight gradient ${i}`, p.weight.floats), dBias: p.bias && space(`bias gradient ${i}`, p.bias.floats),
+          vWeight: space(`weight momentum ${i}`, p.weight.floats), vBias: p.bias && space(`bias momentum ${i}`, p.bias.floats),
         });
       }
       const xs = model.inputShapes(i), out = model.shapes[i];
       scratch = Math.max(scratch, def.backScratch?.(op, xs, out, k) ?? 0, def.weightGradScratch?.(op, xs, out, k) ?? 0);
-      if (op.kind === 'dropout') this.masks.set(i, arena.alloc(this.batch * size(model.shapes[i]), 'dropout mask'));
+      if (op.kind === 'dropout') this.masks.set(i, space(`dropout mask ${i}`, this.batch * size(model.shapes[i])));
     });
-    this.gradA = arena.alloc(this.batch * largest, 'gradient');
-    this.gradB = arena.alloc(this.batch * largest, 'gradient');
-    this.scratch = arena.alloc(scratch, 'training scratch');
+    this.gradA = space('gradient a', this.batch * largest);
+    this.gradB = space('gradient b', this.batch * largest);
+    this.scratch = space('scratch', scratch);
     for (const p of this.params) {
       k.fill(p.vWeight.offset, 0, p.vWeight.floats);
       if (p.vBias) k.fill(p.vBias.offset, 0, p.vBias.floats);
