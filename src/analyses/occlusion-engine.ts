@@ -17,7 +17,7 @@
  *   batch, so each fc weight is read once per batch, not once per position.
  *
  * The engine borrows the model's weights, its scratch and its base activations (image 0 of the
- * planned buffers), and keeps its own buffers after the model's plan. While an engine is in use
+ * planned buffers), and keeps its own buffers in named workspaces of the model. While an engine is in use
  * the model must not run other forward passes (one model per worker does this).
  */
 import { AbortError, ArgumentError } from '../errors.js';
@@ -289,7 +289,7 @@ export class OcclusionEngine {
         const x = inputs.map((t, j) => this.inputCrop(t, reads[j], changed[t + 1], temps[j]));
         const f: Forward = {
           k, n: 1, x, xs, y: crops[i + 1]!.offset, ys, p: m.paramOffsets(i),
-          switches: this.buffers.switches.offset, scratch: m.planned.scratch.offset,
+          switches: this.buffers.switches.offset, scratch: m.scratchRegion().offset,
         };
         region.forwardCrop(op, f, reads, out);
         changed[i + 1] = out;
@@ -373,7 +373,7 @@ export class OcclusionEngine {
       const inputs = opInputs(m.network, i);
       opDef(op).forward(op, {
         k: m.kernels, n: count, x: inputs.map(at), xs: inputs.map((t) => m.tensorShape(t)), y: dense[i]!.offset,
-        ys: m.shapes[i], p: m.paramOffsets(i), switches: denseSwitches[i]?.offset ?? 0, scratch: m.planned.scratch.offset,
+        ys: m.shapes[i], p: m.paramOffsets(i), switches: denseSwitches[i]?.offset ?? 0, scratch: m.scratchRegion().offset,
       });
     }
     const last = ops.length - 1;

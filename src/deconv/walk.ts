@@ -39,7 +39,7 @@ export function walkDown(model: Model, image: number, start: number, seed: Seed,
   const { written, spans } = walk(model, image, start, seed, mode, fullMaps, -1);
   const span = spans[0];
   const input = model.network.input;
-  const result = model.arena.f32(model.planned.back.grads[0]).subarray(0, size(input));
+  const result = model.arena.f32(model.walkBuffers().grads[0]).subarray(0, size(input));
   if (!written[0]) return span; // the start does not depend on the input: nothing comes back
   if (!span || input.length !== 3) {
     out.set(result);
@@ -62,13 +62,13 @@ export function walkDown(model: Model, image: number, start: number, seed: Seed,
 export function gradientAt(model: Model, image: number, start: number, seed: Seed, mode: ProjectionMode, stop: number): Float32Array | undefined {
   const { written } = walk(model, image, start, { ...seed, span: null }, mode, true, stop);
   if (!written[stop + 1]) return undefined;
-  return model.arena.read(model.planned.back.grads[stop + 1], 0, size(model.tensorShape(stop)));
+  return model.arena.read(model.walkBuffers().grads[stop + 1], 0, size(model.tensorShape(stop)));
 }
 
 /** Visit ops from `start` down to just above tensor `stop`, summing each tensor's gradient. */
 function walk(model: Model, image: number, start: number, seed: Seed, mode: ProjectionMode, fullMaps: boolean, stop: number) {
   const { arena, network, kernels: k } = model;
-  const back = model.planned.back;
+  const back = model.walkBuffers();
   const grad = (t: number): Region => back.grads[t + 1];
   const written = new Uint8Array(network.ops.length + 1);
   const spans: Span[] = new Array(network.ops.length + 1).fill(null);
@@ -105,7 +105,7 @@ function walk(model: Model, image: number, start: number, seed: Seed, mode: Proj
         k, mode, n: 1, x: inputs.map(at), xs: inputs.map((t) => model.tensorShape(t)), y: at(i), ys: model.shapes[i],
         p: model.paramOffsets(i), switches: (model.switchRegion(i)?.offset ?? 0) + image * (def.switches?.(op, model.shapes[i]) ?? 0) * 4,
         dy: grad(i).offset, span: spans[i + 1], dx: targets.map((x) => x.r.offset),
-        scratch: model.planned.scratch.offset, cropIn: back.cropIn.offset, cropOut: back.cropOut.offset,
+        scratch: model.scratchRegion().offset, cropIn: back.cropIn.offset, cropOut: back.cropOut.offset,
         packed: () => model.packedWeights(i).offset,
       });
     } catch (e) {

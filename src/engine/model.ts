@@ -407,7 +407,10 @@ export class Model {
   opInputRegion(i: number): Region { return this.tensorRegion(opInputs(this.network, i)[0]); }
   /** @internal Byte offsets of op i's constants. */
   paramOffsets(i: number): ParamOffsets { return this.offsets[i] ?? {}; }
-  /** @internal */ get planned(): Plan { return this.plan; }
+  /** @internal The scratch every op shares (forward and backward). */
+  scratchRegion(): Region { return this.plan.scratch; }
+  /** @internal The projection walk's buffers (one image). */
+  walkBuffers(): Plan['back'] { return this.plan.back; }
   /** @internal */ paramsAt(op: number): Params | undefined { return this.params.get(op); }
 
   /** @internal Weights of op i were changed in place (training): repack before projecting. */
