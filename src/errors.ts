@@ -32,3 +32,17 @@ export class AbortError extends ZFError {}
 
 /** A kernel trapped. Inputs are validated before any kernel runs, so this is our bug: report it. */
 export class KernelError extends ZFError {}
+
+/**
+ * The model is in use by a long analysis (occlusion, scan, invariance, correspondence,
+ * diagnosis, evolution): another forward pass, projection or weight change on it would
+ * overwrite the analysis's buffers. Wait for the analysis to settle (or cancel it), or use a
+ * second model.
+ */
+export class BusyError extends ZFError {}
+
+/** The model was released with dispose(): its memory is gone; load or create it again. */
+export class DisposedError extends ZFError {}
+
+/** A forward pass produced NaN or Infinity; the message names the first op whose output did. */
+export class NonFiniteError extends ZFError {}

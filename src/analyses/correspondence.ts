@@ -203,6 +203,11 @@ export const SIGN_OF_ZERO = 'sign(0) = 0, a third value: it matches only another
  */
 export async function correspondence(model: Model, images: ImageSet, boxes: readonly Box[],
                                      options: CorrespondenceOptions = {}): Promise<CorrespondenceResult> {
+  return model.exclusive('correspondence analysis', (held) => correspondenceHeld(held, images, boxes, options));
+}
+
+async function correspondenceHeld(model: Model, images: ImageSet, boxes: readonly Box[],
+                                     options: CorrespondenceOptions = {}): Promise<CorrespondenceResult> {
   const list = imagesOf(model, images);
   const input = model.network.input;
   if (list.length < 2) throw new ArgumentError(`correspondence needs at least 2 images, got ${list.length}`);

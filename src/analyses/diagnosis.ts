@@ -223,6 +223,10 @@ export interface ArchitectureDiagnosis {
  * projections are included. The model must not be used by anything else until it settles.
  */
 export async function diagnoseArchitecture(model: Model, options: DiagnosisOptions = {}): Promise<ArchitectureDiagnosis> {
+  return model.exclusive('architecture diagnosis', (held) => diagnoseArchitectureHeld(held, options));
+}
+
+async function diagnoseArchitectureHeld(model: Model, options: DiagnosisOptions = {}): Promise<ArchitectureDiagnosis> {
   const convs = model.layers.filter((l) => l.kind === 'conv');
   if (convs.length === 0) throw new ArgumentError(`${model.network.name} has no conv layer to diagnose`);
   const layerName = options.layer ?? convs[0].name;

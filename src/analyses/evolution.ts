@@ -107,6 +107,11 @@ export interface StrongestOptions {
  */
 export async function strongestActivations(model: Model, images: ImageSet, features: readonly FeatureRef[],
                                            options: StrongestOptions = {}): Promise<StrongestActivation[]> {
+  return model.exclusive('strongest-activation search', (held) => strongestActivationsHeld(held, images, features, options));
+}
+
+async function strongestActivationsHeld(model: Model, images: ImageSet, features: readonly FeatureRef[],
+                                           options: StrongestOptions = {}): Promise<StrongestActivation[]> {
   const list = imagesOf(model, images);
   const resolved = resolveFeatures(model, features);
   const batch = checkBatch(options.batch);
@@ -145,6 +150,12 @@ export async function strongestActivations(model: Model, images: ImageSet, featu
  * (`keep: { y, x }`). Images are forwarded in batches of distinct images.
  */
 export async function projectActivations(model: Model, images: ImageSet, activations: readonly StrongestActivation[],
+                                         options: { mode?: ProjectionMode; batch?: number; signal?: AbortSignal } = {}):
+    Promise<Projection[]> {
+  return model.exclusive('activation projection', (held) => projectActivationsHeld(held, images, activations, options));
+}
+
+async function projectActivationsHeld(model: Model, images: ImageSet, activations: readonly StrongestActivation[],
                                          options: { mode?: ProjectionMode; batch?: number; signal?: AbortSignal } = {}):
     Promise<Projection[]> {
   const list = imagesOf(model, images);

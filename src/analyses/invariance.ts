@@ -317,6 +317,10 @@ export function defaultAmounts(kind: TransformKind, input: readonly number[]): n
  * anything else until the promise settles.
  */
 export async function invariance(model: Model, image: ImageSet, options: InvarianceOptions = {}): Promise<InvarianceResult> {
+  return model.exclusive('invariance analysis', (held) => invarianceHeld(held, image, options));
+}
+
+async function invarianceHeld(model: Model, image: ImageSet, options: InvarianceOptions = {}): Promise<InvarianceResult> {
   const images = imagesOf(model, image);
   const which = options.image ?? 0;
   if (!Number.isInteger(which) || which < 0 || which >= images.length) {

@@ -183,6 +183,10 @@ let jobs = 0;
 const SPLIT_WORKERS = 3;
 
 export async function occlusion(model: Model, input: Tensor | Pixels, options: OcclusionOptions): Promise<OcclusionResult> {
+  return model.exclusive('occlusion', (held) => occlusionHeld(held, input, options));
+}
+
+async function occlusionHeld(model: Model, input: Tensor | Pixels, options: OcclusionOptions): Promise<OcclusionResult> {
   const t0 = performance.now();
   const { signal, onProgress } = options;
   if (signal?.aborted) throw new AbortError('occlusion cancelled');

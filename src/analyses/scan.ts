@@ -126,6 +126,10 @@ export interface ScanResult {
 interface Target { layer: string; point: Point; op: number; shape: number[]; maps: number[]; tops: TopK[] }
 
 export async function scanDataset(model: Model, images: ScanSource, options: ScanOptions = {}): Promise<ScanResult> {
+  return model.exclusive('scan', (held) => scanDatasetHeld(held, images, options));
+}
+
+async function scanDatasetHeld(model: Model, images: ScanSource, options: ScanOptions = {}): Promise<ScanResult> {
   const t0 = performance.now();
   const { signal } = options;
   if (signal?.aborted) throw new AbortError('scan cancelled');
@@ -237,6 +241,13 @@ export async function scanDataset(model: Model, images: ScanSource, options: Sca
  * Useful after `scanDataset(..., { project: false })` to project a few maps at a time.
  */
 export async function projectScan(model: Model, images: ScanSource, result: ScanResult,
+                                  options: Omit<ScanOptions, 'layers' | 'top' | 'distinct' | 'project'> & {
+                                    layers?: string[]; maps?: number[];
+                                  } = {}): Promise<ScanResult> {
+  return model.exclusive('scan projection', (held) => projectScanHeld(held, images, result, options));
+}
+
+async function projectScanHeld(model: Model, images: ScanSource, result: ScanResult,
                                   options: Omit<ScanOptions, 'layers' | 'top' | 'distinct' | 'project'> & {
                                     layers?: string[]; maps?: number[];
                                   } = {}): Promise<ScanResult> {

@@ -5,7 +5,7 @@
  * re-planned only if a larger batch arrives. A forward pass allocates nothing: it is a loop over
  * the op table (src/engine/ops/) in topological order.
  */
-import { ArgumentError, KernelError } from '../errors.js';
+import { ArgumentError, BusyError, DisposedError, KernelError, NonFiniteError } from '../errors.js';
 import type { Network, Preprocess, Shape } from '../graph/layers.js';
 import { preprocessImage, type Pixels } from '../io/preprocess.js';
 import { inferShapes, opInputs, readersOf, receptiveFields, size, type ReceptiveField } from '../graph/shapes.js';
@@ -24,7 +24,17 @@ export interface ModelOptions {
   backend?: Backend;
   /** Batch size to plan memory for; a larger batch later re-plans once. */
   batch?: number;
+  /**
+   * The largest batch the plan may grow to (default: as many images as fit in
+   * DEFAULT_BATCH_BYTES of per-image buffers, at least 1). A larger batch is refused with an
+   * ArgumentError (split it): WebAssembly memory never shrinks, so a plan grown for a huge batch
+   * would hold its memory until dispose().
+   */
+  maxBatch?: number;
 }
+
+/** The per-image buffers (input, every tensor, switches) a plan may grow to by default: 1 GiB. */
+export const DEFAULT_BATCH_BYTES = 1 << 30;
 
 export interface LayerWeights {
   /** conv: [filters, channels/groups, kh, kw]; dense: [units, inputs]. */
@@ -86,9 +96,17 @@ export class Model {
   private readonly offsets: ParamOffsets[] = [];
   private readonly weightsEnd: number;
   private plan!: Plan;
+  /** The largest batch a plan may grow to. */
+  readonly maxBatch: number;
+  /** Set by dispose(): every call then throws DisposedError. */
+  private disposed = false;
+  /** The analysis holding this model (exclusive()), and its runs. */
+  private lease?: { name: string; view: Model; runs: WeakSet<Run> };
+  /** > 0 while a call made through the lease's view runs (synchronously). */
+  private inside = 0;
 
   private constructor(readonly network: Network, readonly backend: Backend,
-                      readonly kernels: Kernels, readonly arena: Arena, batch: number) {
+                      readonly kernels: Kernels, readonly arena: Arena, batch: number, maxBatch?: number) {
     this.shapes = inferShapes(network);
     this.fields = receptiveFields(network, this.shapes);
     this.layers = namedLayers(network);
@@ -114,6 +132,8 @@ export class Model {
       this.offsets[i] = offsets;
     });
     this.weightsEnd = arena.mark();
+    this.maxBatch = maxBatch ?? Math.max(1, Math.floor(DEFAULT_BATCH_BYTES / this.bytesPerImage()));
+    if (batch > this.maxBatch) throw this.tooLarge(batch);
     this.planFor(batch);
   }
 
@@ -123,7 +143,9 @@ export class Model {
     const kernels = await instantiateKernels(backend, arena.memory);
     const batch = options.batch ?? 1;
     if (!Number.isInteger(batch) || batch < 1) throw new ArgumentError(`batch must be a positive integer, got ${batch}`);
-    return new Model(network, backend, kernels, arena, batch);
+    const max = options.maxBatch;
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new ArgumentError(`maxBatch must be a positive integer, got ${max}`);
+    return new Model(network, backend, kernels, arena, batch, max);
   }
 
   /** Shape of op i's first input for one image. */
@@ -143,8 +165,105 @@ export class Model {
 
   get batchCapacity(): number { return this.plan.batch; }
 
-  /** Bytes of WebAssembly memory this model holds. */
-  get memoryBytes(): number { return this.arena.bytes; }
+  /** Bytes of WebAssembly memory this model holds (0 after dispose()). */
+  get memoryBytes(): number { return this.disposed ? 0 : this.arena.bytes; }
+
+  /**
+   * Bytes the plan adds per image of batch: the input, every tensor (view ops share theirs) and
+   * the max-pools' switches. A batch of n needs about memoryBytes + (n - batchCapacity) times this.
+   */
+  bytesPerImage(): number {
+    let floats = size(this.network.input);
+    this.network.ops.forEach((op, i) => {
+      const def = opDef(op);
+      floats += (def.switches?.(op, this.shapes[i]) ?? 0) + (def.alias ? 0 : size(this.shapes[i]));
+    });
+    return floats * 4;
+  }
+
+  private tooLarge(batch: number): ArgumentError {
+    return new ArgumentError(`a batch of ${batch} is larger than ${this.network.name}'s cap of ${this.maxBatch} image(s) ` +
+      `(${(this.bytesPerImage() / 2 ** 20).toFixed(1)} MiB per image); split it into smaller batches, ` +
+      'or create the model with a larger maxBatch');
+  }
+
+  /** Released: every later call throws DisposedError. */
+  get isDisposed(): boolean { return this.disposed; }
+
+  /** The analysis this model is busy with, if any. */
+  get busyWith(): string | undefined { return this.lease?.name; }
+
+  /**
+   * Release the model: its WebAssembly memory and kernels are dropped (collected once nothing
+   * else holds them); every later call on the model or its runs throws DisposedError. Refused
+   * with BusyError while an analysis holds the model (cancel it first). Calling it twice is fine.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.check('dispose()');
+    this.disposed = true;
+    this.params.clear();
+    this.workspaces.clear();
+    const self = this as unknown as { arena?: Arena; kernels?: Kernels; plan?: Plan };
+    self.arena = undefined;
+    self.kernels = undefined;
+    self.plan = undefined;
+  }
+
+  [Symbol.dispose](): void { this.dispose(); }
+
+  /**
+   * @internal Throws DisposedError after dispose(), and BusyError while an analysis holds the
+   * model and the caller is not that analysis (`run`: a run the analysis made).
+   */
+  check(what: string, run?: Run): void {
+    if (this.disposed) {
+      throw new DisposedError(`${this.network.name}: ${what} was called after dispose(); this model's memory is released, ` +
+        'load or create the model again');
+    }
+    const lease = this.lease;
+    if (lease && this.inside === 0 && !(run && lease.runs.has(run))) {
+      throw new BusyError(`${this.network.name} is busy with ${lease.name}: ${what} now would overwrite its buffers; ` +
+        `wait for the ${lease.name} to end (or cancel it), or use a second model`);
+    }
+  }
+
+  /**
+   * @internal Run `body` with this model held for `name` (an analysis): until its promise settles,
+   * any other forward pass, projection, weight change or dispose() on the model throws BusyError.
+   * `body` gets a view of the model through which its own calls pass; a nested exclusive() made
+   * through that view shares the hold.
+   */
+  async exclusive<T>(name: string, body: (model: Model) => Promise<T>): Promise<T> {
+    if (this.lease && this.inside > 0) return body(this.lease.view);
+    this.check(name);
+    const target = this;
+    const wrapped = new Map<PropertyKey, unknown>();
+    const view = new Proxy(this, {
+      get(t, prop) {
+        const v = Reflect.get(t, prop, t) as unknown;
+        if (typeof v !== 'function' || prop === 'constructor') return v;
+        let w = wrapped.get(prop);
+        if (!w) {
+          const fn = v as (...args: unknown[]) => unknown;
+          w = (...args: unknown[]) => {
+            target.inside += 1;
+            try { return fn.apply(target, args); } finally { target.inside -= 1; }
+          };
+          wrapped.set(prop, w);
+        }
+        return w;
+      },
+      set(t, prop, value) { return Reflect.set(t, prop, value, t); },
+    });
+    const lease = { name, view, runs: new WeakSet<Run>() };
+    this.lease = lease;
+    try {
+      return await body(view);
+    } finally {
+      if (this.lease === lease) this.lease = undefined;
+    }
+  }
 
   /**
    * @internal Forbid re-planning: `owner` has allocated buffers after the plan (training), so a
@@ -258,6 +377,7 @@ export class Model {
   }
 
   setWeights(layer: string, weights: LayerWeights): void {
+    this.check('setWeights()');
     const p = this.paramsOf(layer);
     const expected = size(p.shape);
     if (!(weights.weight instanceof Float32Array) || weights.weight.length !== expected) {
@@ -267,6 +387,10 @@ export class Model {
     if (weights.bias !== undefined && !p.bias) throw new ArgumentError(`${layer} has no bias`);
     if (p.bias && weights.bias !== undefined && (!(weights.bias instanceof Float32Array) || weights.bias.length !== p.shape[0])) {
       throw new ArgumentError(`${layer}: bias must be a Float32Array of ${p.shape[0]} values, got ${describeArray(weights.bias)}`);
+    }
+    for (const [what, data] of [['weight', weights.weight], ['bias', weights.bias]] as const) {
+      const at = data ? data.findIndex((v) => !Number.isFinite(v)) : -1;
+      if (at >= 0) throw new ArgumentError(`${layer}: ${what} value ${at} is ${data![at]}; weights must be finite numbers`);
     }
     this.arena.write(p.weight, weights.weight);
     p.packedStale = true;
@@ -278,6 +402,7 @@ export class Model {
    * by `#op:name`: what a copy of the model needs besides the layers' weights.
    */
   otherConstants(): Record<string, Float32Array> {
+    if (this.disposed) this.check('otherConstants()');
     const out: Record<string, Float32Array> = {};
     const named = new Set(this.layers.map((l) => l.op));
     for (const [op, p] of this.params) {
@@ -289,23 +414,28 @@ export class Model {
 
   /** Write a constant given by otherConstants()' key. */
   setConstant(key: string, data: Float32Array): void {
+    this.check('setConstant()');
     const m = /^#(\d+):(.+)$/.exec(key);
     const c = m ? this.params.get(Number(m[1]))?.all[m[2]] : undefined;
     if (!c || !(data instanceof Float32Array) || data.length !== size(c.shape)) {
       throw new ArgumentError(`constant '${key}' does not fit this model`);
     }
+    const at = data.findIndex((v) => !Number.isFinite(v));
+    if (at >= 0) throw new ArgumentError(`constant '${key}': value ${at} is ${data[at]}; constants must be finite numbers`);
     this.arena.write(c.region, data);
     this.markWeightsChanged(Number(m![1]));
   }
 
   /** A copy of a layer's weights. */
   getWeights(layer: string): LayerWeights {
+    if (this.disposed) this.check('getWeights()');
     const p = this.paramsOf(layer);
     return { weight: this.arena.read(p.weight), bias: p.bias ? this.arena.read(p.bias) : undefined };
   }
 
   /** Seeded He-uniform weights and small biases in every layer (the built-in architectures). */
   initWeights(seed: number): void {
+    this.check('initWeights()');
     const random = new Mulberry32(seed);
     for (const layer of this.layers) {
       const p = this.params.get(layer.op)!;
@@ -339,8 +469,10 @@ export class Model {
   }
 
   forwardSync(input: Tensor | Pixels, options: ForwardOptions = {}): Run {
+    this.check('forward()');
     if (isPixels(input)) input = this.preprocess(input);
     const batch = this.checkInput(input);
+    if (batch > this.maxBatch) throw this.tooLarge(batch);
     if (batch > this.plan.batch) this.planFor(batch);
     const { plan, arena, network } = this;
     arena.write(plan.input, input.data);
@@ -358,7 +490,37 @@ export class Model {
       if (timings) timings[i] = performance.now() - t0;
     });
     this.generation += 1;
-    return new Run(this, this.generation, batch, timings);
+    this.checkFinite(batch);
+    const run = new Run(this, this.generation, batch, timings);
+    if (this.lease && this.inside > 0) this.lease.runs.add(run);
+    return run;
+  }
+
+  /**
+   * A forward pass whose output holds NaN or Infinity is refused, naming the first op (in
+   * topological order) whose output did: a weight or a constant out of range, not the input
+   * (inputs are checked finite). Only the last output is scanned unless it is non-finite.
+   */
+  private checkFinite(batch: number): void {
+    const ops = this.network.ops;
+    const finite = (t: number) => {
+      const r = this.plan.outputs[t];
+      const n = batch * size(this.shapes[t]);
+      const d = new Float32Array(this.arena.memory.buffer, r.offset, n);
+      for (let i = 0; i < n; i++) if (!Number.isFinite(d[i])) return i;
+      return -1;
+    };
+    const last = ops.length - 1;
+    if (last < 0 || finite(last) < 0) return;
+    for (let i = 0; i <= last; i++) {
+      const at = finite(i);
+      if (at < 0) continue;
+      const name = this.tensors.find((t) => t.op === i && !t.point)?.name ?? this.layers.find((l) => l.op === i)?.name;
+      const d = new Float32Array(this.arena.memory.buffer, this.plan.outputs[i].offset + at * 4, 1)[0];
+      throw new NonFiniteError(`${this.network.name}: the forward pass produced ${d} at op ${i} (${ops[i].kind}` +
+        `${name ? `, '${name}'` : ''}), value ${at} of its output, from a finite input: a weight, constant or attribute ` +
+        'of that op (or the ops before it) is out of range');
+    }
   }
 
   /** @internal What op i's forward pass reads and writes for a batch of n. */

@@ -19,7 +19,8 @@ export class Run {
               /** Milliseconds per op, when the forward pass was profiled. */
               readonly timings?: Float64Array) {}
 
-  private check(): void {
+  private check(what = 'reading a run'): void {
+    this.model.check(what, this);
     if (this.model.generation !== this.generation) {
       throw new StaleRunError('this run was overwritten by a later forward pass on the same model; ' +
         'read what you need before the next forward, or use one model per concurrent run');
@@ -79,7 +80,7 @@ export class Run {
   }
 
   projectSync(options: ProjectOptions): Projection {
-    this.check();
+    this.check('project()');
     return project(this, options);
   }
 
@@ -92,7 +93,7 @@ export class Run {
   }
 
   gradcamSync(options: GradcamOptions): GradCam {
-    this.check();
+    this.check('gradcam()');
     return gradcam(this, options);
   }
 
