@@ -45,13 +45,28 @@ export type Values<O extends Options> = ReturnType<typeof parseArgs<{
   args: string[]; options: O; strict: true; allowPositionals: false;
 }>>['values'];
 
-/** parseArgs, strict, with errors rephrased for `command`. */
+/**
+ * parseArgs, strict, with errors rephrased for `command`. An option given twice is refused,
+ * naming it (parseArgs alone keeps the last value silently), unless it is declared `multiple`.
+ */
 export function parse<O extends Options>(argv: string[], options: O, command: string): Values<O> {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false, tokens: true });
   } catch (e) {
     throw new UsageError(rephrase(e, command));
   }
+  const seen = new Map<string, string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || options[token.name]?.multiple) continue;
+    const earlier = seen.get(token.name);
+    if (earlier !== undefined) {
+      const as = earlier === token.rawName ? '' : ` (as ${earlier} and ${token.rawName})`;
+      throw new UsageError(`option --${token.name} is given more than once${as}; give it once (see zf-vis ${command} --help)`);
+    }
+    seen.set(token.name, token.rawName);
+  }
+  return parsed.values as Values<O>;
 }
 
 function rephrase(e: unknown, command: string): string {

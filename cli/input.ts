@@ -4,8 +4,8 @@
  * input fits, then load the model with a status line.
  */
 import * as fs from 'node:fs';
-import { closeSync, fstatSync, openSync } from 'node:fs';
-import { access, constants, readFile, writeFile } from 'node:fs/promises';
+import { closeSync } from 'node:fs';
+import { access, constants, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import {
   ARCHITECTURES, loadModel, ArgumentError, type Backend, type Model, type Network,
@@ -17,6 +17,7 @@ import { zfnetMini } from '../src/models/architectures.js';
 import { fileSource } from '../src/onnx/protobuf-reader.js';
 import { preprocessImage, PRESET_NAMES } from '../src/io/preprocess.js';
 import { decodeImage } from '../src/io/image-node.js';
+import { fsReason, openLocalFile, readLocalFile, type LocalFileKind } from '../src/models/sources.js';
 import { choice, integer, UsageError } from './args.js';
 import type { Status } from './status.js';
 
@@ -63,11 +64,11 @@ export async function prepare(values: ModelInputValues, command: string): Promis
   let inputName: string;
   if (values.image !== undefined) {
     inputName = values.image;
-    const pixels = decodeImage(await readInput(values.image), values.image);
+    const pixels = decodeImage(await readInput(values.image, 'image'), values.image);
     input = preprocessImage(pixels, network.input, preset ?? network.preprocess);
   } else {
     inputName = values.input!;
-    input = parseNpy(await readInput(values.input!), values.input!);
+    input = parseNpy(await readInput(values.input!, 'npy'), values.input!);
     checkFits(input, network, values.input!);
   }
   return { modelName, network, seed, backend, input, inputName };
@@ -83,25 +84,22 @@ export function networkOf(name: string): Network {
   if (build) return build();
   const cached = onnxNetworks.get(name);
   if (cached) return cached;
-  let fd: number;
+  let file: { fd: number; size: number };
   try {
-    fd = openSync(name, 'r');
+    file = openLocalFile(fs, name, 'model');
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ENOENT') {
+    if ((e as { code?: string }).code === 'ENOENT') {
       throw new UsageError(`unknown model '${name}'; built-in models: zfnet-mini, ${Object.keys(ARCHITECTURES).join(', ')}, ` +
         'or the path of an .onnx file');
     }
-    throw new UsageError(`cannot read ${name}: ${fsReason(e)}`);
+    throw e;
   }
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UsageError(`cannot read ${name}: it is a directory`);
-    const network = readOnnx(fileSource(fs, fd, stat.size, name), { name: basename(name).replace(/\.onnx$/i, '') }).network;
+    const network = readOnnx(fileSource(fs, file.fd, file.size, name), { name: basename(name).replace(/\.onnx$/i, '') }).network;
     onnxNetworks.set(name, network);
     return network;
   } finally {
-    closeSync(fd);
+    closeSync(file.fd);
   }
 }
 
@@ -133,12 +131,12 @@ export async function load(p: Prepared, status: Status): Promise<Model> {
   }
 }
 
-export async function readInput(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${fsReason(e)}`);
-  }
+/**
+ * The bytes of an input file: a regular file of at most the limit of its kind (LOCAL_FILE_LIMITS:
+ * images 256 MiB, .npy 1 GiB); devices, directories and FIFOs are refused without blocking.
+ */
+export async function readInput(path: string, kind: Exclude<LocalFileKind, 'model'>): Promise<Uint8Array> {
+  return readLocalFile(fs, path, kind);
 }
 
 export async function writeOutput(path: string, bytes: Uint8Array): Promise<void> {
@@ -155,18 +153,5 @@ export async function checkWritable(path: string): Promise<void> {
     await access(dirname(path), constants.W_OK);
   } catch (e) {
     throw new UsageError(`cannot write ${path}: ${fsReason(e)}`);
-  }
-}
-
-function fsReason(e: unknown): string {
-  const code = (e as { code?: string }).code;
-  switch (code) {
-    case 'ENOENT': return 'no such file or directory';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'it is a directory';
-    case 'ENOTDIR': return 'a part of the path is not a directory';
-    case 'ERR_FS_FILE_TOO_LARGE': return 'the file is too large (over 2 GB)';
-    case 'ENOSPC': return 'no space left on the device';
-    default: return (e as Error).message?.split('\n')[0] ?? String(e);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * zf-vis, the command-line face of zf-visualizer. `main` returns the exit status: 0 on success,
  * 2 with one line `zf-vis: <message>` on stderr for bad usage or bad input (never a stack
- * trace), 1 with the stack for anything unexpected (a bug).
+ * trace), 1 with the stack for anything unexpected (a bug). A closed stdout pipe ends it quietly
+ * with 0 (quietOnClosedPipe).
  */
 import { readFileSync } from 'node:fs';
 import { ZFError } from '../src/index.js';
@@ -46,7 +47,8 @@ Options:
   -V, --version  print the version
 
 Inputs are PNG/JPEG images (--image) or .npy float32 NCHW tensors (--input); tensors are
-written as .npy. Exit status: 0 success, 2 bad usage or bad input, 1 internal error.`;
+written as .npy. Exit status: 0 success (also when the reader of stdout closes it early),
+2 bad usage or bad input, 1 internal error.`;
 
 export function version(): string {
   try {
@@ -59,6 +61,26 @@ export function version(): string {
 }
 
 const print = (text: string) => { process.stdout.write(`${text}\n`); };
+
+/**
+ * A reader that goes away (`zf-vis classify --json | head -c 10`) ends the CLI quietly: EPIPE on
+ * stdout exits at once with status 0 (nothing more can be said to anyone: the reader took what
+ * it wanted), and on stderr it is ignored (the exit status still tells). Any other stream error
+ * is a bug and is thrown as before. Installed by the zf-vis command (cli/zf-vis.js), once.
+ */
+export function quietOnClosedPipe(): void {
+  if (pipeHandlers) return;
+  pipeHandlers = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
+let pipeHandlers = false;
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -129,7 +129,7 @@ export async function listImages(spec: string, option: string): Promise<string[]
 
 /** One image file as the network's input tensor [1, C, H, W]. */
 export async function readImageTensor(path: string, network: Network, preset: Preprocess): Promise<Tensor> {
-  return preprocessImage(decodeImage(await readInput(path), path), network.input, preset);
+  return preprocessImage(decodeImage(await readInput(path, 'image'), path), network.input, preset);
 }
 
 /** Images (files) or a .npy tensor [N, C, H, W] as a list of [1, C, H, W] tensors. */
@@ -143,7 +143,7 @@ export async function readImages(files: readonly string[], network: Network, pre
 }
 
 export async function readNpyInput(path: string, network: Network): Promise<Tensor> {
-  const t = parseNpy(await readInput(path), path);
+  const t = parseNpy(await readInput(path, 'npy'), path);
   const want = network.input;
   const s = t.shape;
   if (s.length !== 4 || s[0] < 1 || s[1] !== want[0] || s[2] !== want[1] || s[3] !== want[2]) {

@@ -18,9 +18,12 @@ import { occlusionOverlay } from '../../src/analyses/occlusion-render.js';
 import { lastConvLayer } from '../../src/analyses/invariance.js';
 import type { Network, Tensor } from '../../src/index.js';
 
+/** The most positions occlude runs without --yes. */
+export const MAX_POSITIONS = 10_000;
+
 export const OCCLUDE_HELP = `Usage: zf-vis occlude --model M (--image I | --input X.npy) --size 32 --stride 16 --out P.npy
                      [--fill zero|mean|V|V1,V2,V3] [--class C] [--layer conv5 [--point relu]]
-                     [--map K] [--png P.png] [--workers N] [--batch B] [--naive] [--json]
+                     [--map K] [--png P.png] [--workers N] [--batch B] [--naive] [--yes] [--json]
 
 Slides a square occluder over the image (the paper's Fig. 7). At each position the occluded
 image goes through the network and three maps are recorded: (a) the probability of the class,
@@ -28,7 +31,10 @@ image goes through the network and three maps are recorded: (a) the probability 
 
 Positions: the occluder's top-left corner steps by --stride from 0 until the occluder reaches
 the far edge (the last one may hang over it, clipped), so the maps are rows x cols with
-rows = ceil(max(0, H - size) / stride) + 1 (the same for columns).
+rows = ceil(max(0, H - size) / stride) + 1 (the same for columns). Each position is one
+occluded image through the network: a grid of more than ${MAX_POSITIONS.toLocaleString('en-US')} positions (--size 1 --stride 1
+on a 224 x 224 input gives 50,176) is refused unless --yes is given; it then prints the count
+on stderr before it starts.
 
 Writes (float32 .npy, shape [rows, cols], row-major):
   P.npy              (a) the probability of the class at each position
@@ -61,6 +67,7 @@ Options:
                         cores): this thread starts at once, N - 1 worker threads join in
                         when they have loaded the model; 1 runs in this thread only
       --naive           one full forward pass per position (the slow reference)
+  -y, --yes             run a grid of more than ${MAX_POSITIONS.toLocaleString('en-US')} positions
       (--batch N here: positions per batch through the fc layers, default 16)
 
 ${ANALYSIS_MODEL_HELP}
@@ -88,6 +95,7 @@ const OPTIONS = {
   png: { type: 'string' },
   workers: { type: 'string' },
   naive: { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
 } as const;
 
 export async function occlude(argv: string[], out: (text: string) => void): Promise<number> {
@@ -104,6 +112,14 @@ export async function occlude(argv: string[], out: (text: string) => void): Prom
   const size = integer(required(values.size, 'size', 'occlude'), 'size', 1, Math.max(height, width))!;
   const stride = integer(required(values.stride, 'stride', 'occlude'), 'stride', 1, Math.max(height, width))!;
   const workers = integer(values.workers, 'workers', 1, 256);
+  const rows = Math.ceil(Math.max(0, height - size) / stride) + 1, cols = Math.ceil(Math.max(0, width - size) / stride) + 1;
+  const positions = rows * cols;
+  const estimate = `--size ${size} --stride ${stride} on ${network.name}'s ${height} x ${width} input is ` +
+    `${rows} x ${cols} = ${positions.toLocaleString('en-US')} positions, each an occluded image through the network`;
+  if (positions > MAX_POSITIONS && !values.yes) {
+    throw new UsageError(`${estimate}; that is over ${MAX_POSITIONS.toLocaleString('en-US')}: give --yes to run it, ` +
+      'or a larger --stride (see zf-vis occlude --help)');
+  }
   const imageIndex = integer(values['image-index'], 'image-index', 0, 2 ** 31 - 1) ?? 0;
   const fill = parseFill(values.fill, network.input[0]);
   const classes = classCount(network);
@@ -139,6 +155,7 @@ export async function occlude(argv: string[], out: (text: string) => void): Prom
     throw new UsageError(`--image-index ${imageIndex} is out of range: ${values.input} holds ${input.shape[0]} image(s)`);
   }
 
+  if (positions > MAX_POSITIONS) process.stderr.write(`zf-vis: occlude: ${estimate}\n`);
   const status = new Status();
   const model = await openModel(chosen.name, { seed: chosen.seed, backend: chosen.backend }, status);
   let result: OcclusionResult;

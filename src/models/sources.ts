@@ -11,8 +11,11 @@
  *
  * Memory: a download of known length (Content-Length) is written into one buffer of that size
  * as it arrives; of unknown length, the chunks are joined once at the end.
+ *
+ * Local files (Node, the CLI): readLocalFile/openLocalFile take `node:fs` from the caller, and
+ * read only regular files up to a cap per kind (LOCAL_FILE_LIMITS), never a device or a FIFO.
  */
-import { AbortError, FetchError } from '../errors.js';
+import { AbortError, ArgumentError, FetchError } from '../errors.js';
 
 export const MODEL_CACHE = 'zf-visualizer-models';
 
@@ -165,4 +168,137 @@ export async function readStream(body: ReadableStream<Uint8Array> | null, total:
   for (const c of chunks) { out.set(c, at); at += c.length; }
   chunks.length = 0;
   return out;
+}
+
+/**
+ * Local files (Node; the caller passes `node:fs`, so this module stays browser-safe). A path the
+ * CLI or a Node loader reads must be a regular file no larger than the cap of its kind: a
+ * device (/dev/zero, /dev/urandom), a directory, a FIFO or a socket is refused by `stat`
+ * before it is opened (a FIFO with no writer would block `open` for ever), the file is opened
+ * non-blocking and checked again on its descriptor (the path may change between the two), and
+ * at most the size `stat` gave is read, so a file that grows while it is read cannot grow the
+ * memory either.
+ */
+export type LocalFileKind = 'image' | 'npy' | 'model';
+
+/** The largest file of each kind that is read, in bytes (see README, "Command line"). */
+export const LOCAL_FILE_LIMITS: Readonly<Record<LocalFileKind, number>> = {
+  /** A PNG or JPEG: 256 MiB (a 100 MP photo is far smaller; the decoded pixels have their own budget). */
+  image: 256 * 2 ** 20,
+  /** A .npy input tensor: 1 GiB (a batch of 1,700 ImageNet images [3, 224, 224] in float32). */
+  npy: 2 ** 30,
+  /** An ONNX model: 2 GiB, the most a protobuf file can hold (VGG-19 is 548 MB). */
+  model: 2 ** 31,
+};
+
+const KIND_NAMES: Record<LocalFileKind, string> = { image: 'an image', npy: 'a .npy tensor', model: 'a model' };
+
+export interface LocalStats {
+  size: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}
+
+/** The part of `node:fs` these functions use. */
+export interface LocalFs {
+  statSync(path: string): LocalStats;
+  openSync(path: string, flags: number): number;
+  fstatSync(fd: number): LocalStats;
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
+  closeSync(fd: number): void;
+  constants: { O_RDONLY: number; O_NONBLOCK?: number };
+}
+
+/** What a path is when it is not a regular file, for messages. */
+function fileType(s: LocalStats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 0)} MiB`;
+}
+
+/** Why a file system call failed, in words. */
+export function fsReason(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  switch (code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EISDIR': return 'it is a directory';
+    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'ELOOP': return 'too many symbolic links';
+    case 'ENAMETOOLONG': return 'the path is too long';
+    case 'ENOSPC': return 'no space left on the device';
+    default: return (e as Error)?.message?.split('\n')[0] ?? String(e);
+  }
+}
+
+function checkStats(s: LocalStats, path: string, kind: LocalFileKind, limit: number): void {
+  if (!s.isFile()) {
+    throw new ArgumentError(`cannot read ${path}: it is ${fileType(s)}, not a file (${KIND_NAMES[kind]} must be a regular file)`);
+  }
+  if (s.size > limit) {
+    throw new ArgumentError(`cannot read ${path}: it is ${mib(s.size)}, over the ${mib(limit)} limit for ${KIND_NAMES[kind]}`);
+  }
+}
+
+/**
+ * Open `path` for reading as a file of `kind`: a descriptor and the size to read. Throws an
+ * ArgumentError naming the path for a missing file, a non-regular file or one over the limit.
+ * The caller closes the descriptor.
+ */
+export function openLocalFile(fs: LocalFs, path: string, kind: LocalFileKind,
+                              limit = LOCAL_FILE_LIMITS[kind]): { fd: number; size: number } {
+  let before: LocalStats;
+  try {
+    before = fs.statSync(path);
+  } catch (e) {
+    throw Object.assign(new ArgumentError(`cannot read ${path}: ${fsReason(e)}`), { code: (e as { code?: string }).code });
+  }
+  checkStats(before, path, kind, limit);
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw Object.assign(new ArgumentError(`cannot read ${path}: ${fsReason(e)}`), { code: (e as { code?: string }).code });
+  }
+  try {
+    const s = fs.fstatSync(fd);
+    checkStats(s, path, kind, limit);
+    return { fd, size: s.size };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+/** The bytes of a regular file of `kind` at `path`, at most its limit (see openLocalFile). */
+export function readLocalFile(fs: LocalFs, path: string, kind: LocalFileKind, limit = LOCAL_FILE_LIMITS[kind]): Uint8Array {
+  const { fd, size } = openLocalFile(fs, path, kind, limit);
+  try {
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    while (at < size) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, bytes, at, Math.min(size - at, 2 ** 30), at);
+      } catch (e) {
+        throw new ArgumentError(`cannot read ${path}: ${fsReason(e)}`);
+      }
+      if (n === 0) break; // shorter than stat said (truncated meanwhile): what is there
+      at += n;
+    }
+    return at === size ? bytes : bytes.subarray(0, at);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
