@@ -52,6 +52,8 @@ beforeAll(() => {
   truncateSync(join(dir, 'huge.png'), LOCAL_FILE_LIMITS.image + 1);
   writeFileSync(join(dir, 'huge.npy'), '');
   truncateSync(join(dir, 'huge.npy'), LOCAL_FILE_LIMITS.npy + 1);
+  writeFileSync(join(dir, 'huge.onnx'), '');
+  truncateSync(join(dir, 'huge.onnx'), LOCAL_FILE_LIMITS.model + 1);
 });
 
 afterAll(() => {
@@ -73,6 +75,7 @@ describe.concurrent('item 1: paths that are not regular files, or too large', ()
     ['--image a directory', ['classify', '--image', 'folder.png'], /cannot read folder\.png: it is a directory/],
     ['--image over the image cap', ['classify', '--image', 'huge.png'], /cannot read huge\.png: it is 256 MiB, over the 256 MiB limit for an image/],
     ['--input over the .npy cap', ['classify', '--input', 'huge.npy'], /cannot read huge\.npy: it is 1024 MiB, over the 1024 MiB limit for a \.npy tensor/],
+    ['--model over the model cap', ['classify', '--model', 'huge.onnx', '--image', 'img.png'], /cannot read huge\.onnx: it is 2048 MiB, over the 2048 MiB limit for a model/],
   ];
   for (const [name, args, message] of cases) {
     test(name, async () => {
