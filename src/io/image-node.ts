@@ -2,11 +2,23 @@
  * Decoding and encoding image files in Node (the CLI): PNG with pngjs, JPEG with jpeg-js, both
  * pure JS. The format is sniffed from the first bytes, never from the file name. Every failure
  * is an ImageDecodeError naming the file. Browsers decode with createImageBitmap instead.
+ *
+ * Memory: neither decoder streams or decodes scaled down (pngjs holds the inflated, unfiltered
+ * and unpacked image at once, at 2 bytes a sample for 16-bit files; jpeg-js holds every DCT
+ * block as its own Int32Array), so a small file can declare an image that needs gigabytes
+ * (a decompression bomb). Before either decoder runs, the header is read here and the
+ * decoder's working memory is estimated from the declared size, the bytes per sample and the
+ * chroma subsampling; above DECODE_BUDGET the file is refused, so that decoding any image file
+ * stays under 1 GB of peak RSS (test/io/image-memory.test.ts measures it in a child process).
  */
+import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { decode as decodeJpeg } from 'jpeg-js';
-import { ImageDecodeError } from '../errors.js';
+import { ArgumentError, ImageDecodeError } from '../errors.js';
 import { checkImageSize, MAX_PIXELS, type Pixels } from './preprocess.js';
+
+/** The decoder working memory one image may need (estimated from its header): 640 MiB. */
+export const DECODE_BUDGET = 640 * 2 ** 20;
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -21,18 +33,86 @@ export function sniffImage(bytes: Uint8Array): ImageFormat | undefined {
 
 /** Decode a PNG or JPEG file to RGBA pixels. `name` is used in error messages. */
 export function decodeImage(bytes: Uint8Array, name: string): Pixels {
+  if (!(bytes instanceof Uint8Array)) throw new ArgumentError(`decodeImage(${name}) needs the file's bytes as a Uint8Array`);
   const format = sniffImage(bytes);
   if (!format) throw new ImageDecodeError(`${name} is not a PNG or JPEG image`);
   return format === 'png' ? decodePng(bytes, name) : decodeJpegFile(bytes, name);
 }
 
-function decodePng(bytes: Uint8Array, name: string): Pixels {
-  // Read the size from IHDR first, so an absurd header is refused before anything is allocated.
+/** What a PNG's IHDR declares, and the working memory pngjs needs to decode it. */
+export interface PngHeader {
+  width: number;
+  height: number;
+  bitDepth: number;
+  colorType: number;
+  interlaced: boolean;
+  /** Bytes of the filtered scanlines the zlib stream must inflate to (all 7 passes if interlaced). */
+  rawBytes: number;
+  /** Estimated peak bytes pngjs allocates for it (see estimate below). */
+  decodeBytes: number;
+}
+
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+const PNG_COLOR_NAMES: Record<number, string> = { 0: 'grayscale', 2: 'RGB', 3: 'palette', 4: 'grayscale+alpha', 6: 'RGBA' };
+
+/** Read and check a PNG's IHDR (without decoding) and estimate the memory decoding takes. */
+export function readPngHeader(bytes: Uint8Array, name: string): PngHeader {
   if (bytes.length < 33) throw new ImageDecodeError(`${name} is corrupt: the PNG ends before its header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const chunk = String.fromCharCode(bytes[12], bytes[13], bytes[14], bytes[15]);
   if (chunk !== 'IHDR') throw new ImageDecodeError(`${name} is corrupt: the PNG does not start with an IHDR chunk`);
-  checkImageSize(view.getUint32(16), view.getUint32(20), name);
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  checkImageSize(width, height, name);
+  const bitDepth = bytes[24];
+  const colorType = bytes[25];
+  const interlace = bytes[28];
+  const channels = PNG_CHANNELS[colorType];
+  if (!channels) throw new ImageDecodeError(`${name} is corrupt: PNG colour type ${colorType} does not exist`);
+  if (!PNG_DEPTHS[colorType].includes(bitDepth)) {
+    throw new ImageDecodeError(`${name} is corrupt: a ${PNG_COLOR_NAMES[colorType]} PNG cannot have ${bitDepth}-bit samples`);
+  }
+  if (interlace > 1) throw new ImageDecodeError(`${name} is corrupt: PNG interlace method ${interlace} does not exist`);
+  const rowBytes = (w: number) => (w > 0 ? Math.ceil((w * channels * bitDepth) / 8) + 1 : 0);
+  let rawBytes = 0;
+  if (interlace === 0) {
+    rawBytes = rowBytes(width) * height;
+  } else {
+    // Adam7: pass p covers columns x0, x0+dx, ... and rows y0, y0+dy, ...
+    for (const [x0, y0, dx, dy] of [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]]) {
+      const pw = Math.ceil((width - x0) / dx);
+      const ph = Math.ceil((height - y0) / dy);
+      if (pw > 0 && ph > 0) rawBytes += rowBytes(pw) * ph;
+    }
+  }
+  const pixels = width * height;
+  // pngjs (lib/parser-sync.js) holds at once: the concatenated IDAT data (under the file's size),
+  // the inflated scanlines, the unfiltered rows and their concatenation (up to twice the
+  // scanlines), the unpacked bitmap (4 samples a pixel, Uint16 for 16-bit files), and for
+  // 16-bit files the rescaled 8-bit RGBA. An interlaced file is inflated once more here first
+  // (to bound its zlib stream, which pngjs inflates without a limit).
+  const decodeBytes = bytes.length + rawBytes * (interlace ? 4 : 3) +
+    pixels * 4 * (bitDepth === 16 ? 2 : 1) + (bitDepth === 16 ? pixels * 4 : 0);
+  return { width, height, bitDepth, colorType, interlaced: interlace === 1, rawBytes, decodeBytes };
+}
+
+function checkBudget(name: string, width: number, height: number, what: string, bytes: number): void {
+  if (bytes <= DECODE_BUDGET) return;
+  const mb = (n: number) => Math.round(n / 2 ** 20);
+  throw new ImageDecodeError(`${name} is ${width} x ${height} pixels (${what}); decoding it would take ` +
+    `about ${mb(bytes)} MB, over the ${mb(DECODE_BUDGET)} MB an image may use (about ` +
+    `${(DECODE_BUDGET / (bytes / (width * height)) / 1e6).toFixed(1)} million pixels for such a file); ` +
+    'scale it down before loading it');
+}
+
+function decodePng(bytes: Uint8Array, name: string): Pixels {
+  // Read the size from IHDR first, so an absurd header or a decompression bomb is refused
+  // before anything is allocated.
+  const header = readPngHeader(bytes, name);
+  checkBudget(name, header.width, header.height,
+    `${header.bitDepth}-bit ${PNG_COLOR_NAMES[header.colorType]}${header.interlaced ? ', interlaced' : ''}`, header.decodeBytes);
+  if (header.interlaced) checkInflatedSize(bytes, header, name);
   let png: { width: number; height: number; data: Uint8Array };
   try {
     png = PNG.sync.read(toBuffer(bytes));
@@ -45,18 +125,108 @@ function decodePng(bytes: Uint8Array, name: string): Pixels {
   return rgba(png, name);
 }
 
+/**
+ * pngjs inflates an interlaced file's zlib stream with no output limit, so a tiny image can
+ * carry gigabytes of zeros. Inflate it here first, stopping at the size the header allows.
+ */
+function checkInflatedSize(bytes: Uint8Array, header: PngHeader, name: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let at = 8; at + 12 <= bytes.length;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
+    if (at + 12 + length > bytes.length) break; // truncated: pngjs says so
+    if (type === 'IDAT') parts.push(bytes.subarray(at + 8, at + 8 + length));
+    if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  try {
+    inflateSync(Buffer.concat(parts), { maxOutputLength: Math.max(header.rawBytes, 1) });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ImageDecodeError(`${name} is corrupt: its compressed pixel data inflates to more than the ` +
+        `${header.rawBytes} bytes its ${header.width} x ${header.height} header allows`);
+    }
+    // Other zlib errors: pngjs reports them below.
+  }
+}
+
+/** What a JPEG's frame header (SOF) declares, and the working memory jpeg-js needs for it. */
+export interface JpegHeader {
+  width: number;
+  height: number;
+  components: number;
+  /** Sampling factors "HxV" of each component, e.g. ['2x2', '1x1', '1x1'] for 4:2:0. */
+  sampling: string[];
+  decodeBytes: number;
+}
+
+/** Bytes jpeg-js spends on one 8x8 block: an Int32Array(64) (256 bytes, off the V8 heap) and its objects, as measured. */
+const JPEG_BLOCK_BYTES = 576;
+
+/** Find and check a JPEG's frame header (without decoding) and estimate the memory decoding takes. */
+export function readJpegHeader(bytes: Uint8Array, name: string): JpegHeader | undefined {
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    if (bytes[at] !== 0xff) return undefined; // not a marker where one must be: jpeg-js says what is wrong
+    const marker = bytes[at + 1];
+    if (marker === 0xff) { at++; continue; } // fill byte
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; }
+    if (marker === 0xd9 || marker === 0xda) return undefined; // EOI or a scan before any frame
+    const length = (bytes[at + 2] << 8) | bytes[at + 3];
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      if (at + 10 > bytes.length) return undefined;
+      const height = (bytes[at + 5] << 8) | bytes[at + 6];
+      const width = (bytes[at + 7] << 8) | bytes[at + 8];
+      const components = bytes[at + 9];
+      checkImageSize(width, height, name);
+      if (components < 1 || components > 4 || at + 10 + 3 * components > bytes.length) return undefined;
+      const hv: [number, number][] = [];
+      for (let i = 0; i < components; i++) {
+        const f = bytes[at + 11 + 3 * i];
+        hv.push([Math.max(1, f >> 4), Math.max(1, f & 15)]);
+      }
+      const maxH = Math.max(...hv.map(([h]) => h));
+      const maxV = Math.max(...hv.map(([, v]) => v));
+      const mcusPerLine = Math.ceil(width / 8 / maxH);
+      const mcusPerColumn = Math.ceil(height / 8 / maxV);
+      // jpeg-js (lib/decoder.js) holds at once: a copy of the file, every component's blocks
+      // (each its own Int32Array of 64), its samples as one Uint8Array a line, the
+      // interleaved samples of the image, and the RGBA result.
+      let decodeBytes = bytes.length + width * height * (components + 4);
+      for (const [h, v] of hv) {
+        const blocks = mcusPerLine * h * mcusPerColumn * v;
+        const lines = Math.ceil((Math.ceil(height / 8) * v) / maxV) * 8;
+        const perLine = Math.ceil((Math.ceil(width / 8) * h) / maxH) * 8;
+        decodeBytes += blocks * JPEG_BLOCK_BYTES + lines * (perLine + 96);
+      }
+      return { width, height, components, sampling: hv.map(([h, v]) => `${h}x${v}`), decodeBytes };
+    }
+    if (length < 2) return undefined;
+    at += 2 + length;
+  }
+  return undefined;
+}
+
 function decodeJpegFile(bytes: Uint8Array, name: string): Pixels {
+  const header = readJpegHeader(bytes, name);
+  if (header) {
+    checkBudget(name, header.width, header.height,
+      `${header.components} component${header.components > 1 ? 's' : ''}, sampling ${header.sampling.join(' ')}`,
+      header.decodeBytes);
+  }
   let img: { width: number; height: number; data: Uint8Array };
   try {
     img = decodeJpeg(bytes, {
       useTArray: true, formatAsRGBA: true,
-      maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 1024,
+      maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: DECODE_BUDGET / 2 ** 20,
     });
   } catch (e) {
     const text = errorText(e);
     if (/maxResolutionInMP|maxMemoryUsageInMB/.test(text)) {
-      throw new ImageDecodeError(`${name} is too large to decode (${text}); images over ` +
-        `${MAX_PIXELS / 1e6} million pixels are refused`);
+      throw new ImageDecodeError(`${name} is too large to decode (jpeg-js: ${text}); an image may have at most ` +
+        `${MAX_PIXELS.toLocaleString('en-US')} pixels and use ${DECODE_BUDGET / 2 ** 20} MB to decode`);
     }
     throw new ImageDecodeError(`${name} is corrupt: ${text}`);
   }
@@ -74,6 +244,9 @@ function rgba(img: { width: number; height: number; data: Uint8Array }, name: st
 
 /** A PNG file (8-bit RGBA) of the pixels. */
 export function encodePng(pixels: Pixels): Uint8Array {
+  if (!pixels || !(pixels.data instanceof Uint8Array || pixels.data instanceof Uint8ClampedArray)) {
+    throw new ArgumentError('encodePng needs pixels { width, height, data: Uint8Array | Uint8ClampedArray } (RGBA)');
+  }
   const { width, height, data } = pixels;
   checkImageSize(width, height);
   if (data.length !== width * height * 4) {

@@ -51,18 +51,37 @@ export const PRESETS: Readonly<Record<Preprocess, PresetSpec>> = {
 
 export const PRESET_NAMES = Object.keys(PRESETS) as Preprocess[];
 
-/** Largest image accepted: 16384 px on a side and 100 million pixels. */
+/** Largest image accepted: 16384 px on a side and 100 million pixels (both inclusive). */
 export const MAX_SIDE = 16384;
 export const MAX_PIXELS = 100_000_000;
+/**
+ * Largest network input preprocessImage makes: 16384 on a side and 2^28 values (1 GiB of
+ * float32), as the ONNX importer allows (src/onnx/graph.ts); the 3 colour planes of the
+ * resized image count even for a 1-channel input.
+ */
+export const MAX_INPUT_VALUES = 2 ** 28;
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return `the string '${v.length > 20 ? `${v.slice(0, 20)}...` : v}'`;
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
+  return `${typeof v} ${String(v)}`;
+}
 
 /** Throw ImageDecodeError if an image of this size is empty or too large to handle. */
 export function checkImageSize(width: number, height: number, name = 'the image'): void {
+  for (const [what, v] of [['width', width], ['height', height]] as const) {
+    if (typeof v !== 'number') {
+      throw new ImageDecodeError(`${name}'s ${what} must be a number, got ${describeValue(v)}`);
+    }
+  }
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new ImageDecodeError(`${name} has no pixels (${width} x ${height})`);
+    throw new ImageDecodeError(`${name} has no pixels (${width} x ${height}); width and height must be whole numbers of at least 1`);
   }
   if (width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS) {
-    throw new ImageDecodeError(`${name} is ${width} x ${height} pixels; images over ${MAX_SIDE} px ` +
-      `on a side or ${MAX_PIXELS / 1e6} million pixels are refused`);
+    throw new ImageDecodeError(`${name} is ${width} x ${height} pixels (${(width * height).toLocaleString('en-US')}); ` +
+      `an image may have at most ${MAX_SIDE} px on a side and ${MAX_PIXELS / 1e6} million pixels ` +
+      `(${MAX_PIXELS.toLocaleString('en-US')})`);
   }
 }
 
@@ -77,12 +96,21 @@ export function preprocessImage(pixels: Pixels, input: readonly number[], preset
   }
   const { width, height } = pixels;
   checkImageSize(width, height);
-  if (pixels.data.length < width * height * 4) {
-    throw new ArgumentError(`pixels of a ${width} x ${height} image need ${width * height * 4} RGBA bytes, got ${pixels.data.length}`);
+  if (pixels.data.length !== width * height * 4) {
+    throw new ArgumentError(`pixels of a ${width} x ${height} image must be ${width * height * 4} RGBA bytes ` +
+      `(width * height * 4), got ${pixels.data.length}`);
+  }
+  if (!Array.isArray(input) || input.length !== 3) {
+    throw new ArgumentError(`network input must be [C, H, W], got ${Array.isArray(input) ? `[${input.join(', ')}]` : describeValue(input)}`);
   }
   const [c, h, w] = input;
-  if (input.length !== 3 || ![c, h, w].every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new ArgumentError(`network input must be [C, H, W], got [${input.join(', ')}]`);
+  if (![c, h, w].every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 1)) {
+    throw new ArgumentError(`network input must be [C, H, W] of whole numbers of at least 1, got [${input.join(', ')}]`);
+  }
+  // The resize makes 3 colour planes of H x W floats whatever C is, so count those.
+  if (h > MAX_SIDE || w > MAX_SIDE || Math.max(c, 3) * h * w > MAX_INPUT_VALUES) {
+    throw new ArgumentError(`network input [${input.join(', ')}] is too large to preprocess: at most ` +
+      `${MAX_SIDE} on a side and ${MAX_INPUT_VALUES} values (2^28, counting at least 3 colour planes)`);
   }
   if (c !== spec.channels.length) {
     throw new ArgumentError(`preset '${preset}' makes ${spec.channels.length} channel(s) but the network takes ${c}`);
@@ -181,6 +209,16 @@ function taps(inSize: number, outSize: number, first: number, n: number): Taps {
 export function resizeRgb(pixels: Pixels, rw: number, rh: number, left: number, top: number,
                           w: number, h: number): Float32Array {
   const { width, height, data } = pixels;
+  checkImageSize(width, height);
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray) || data.length !== width * height * 4) {
+    throw new ArgumentError(`resizeRgb needs the ${width * height * 4} RGBA bytes of a ${width} x ${height} image`);
+  }
+  const whole = (v: number) => typeof v === 'number' && Number.isInteger(v);
+  if (![rw, rh, w, h].every((v) => whole(v) && v >= 1) || !whole(left) || !whole(top) || left < 0 || top < 0 ||
+      left + w > rw || top + h > rh || 3 * w * h > MAX_INPUT_VALUES) {
+    throw new ArgumentError(`resizeRgb: cannot take the ${w} x ${h} window at (${left}, ${top}) of a ${rw} x ${rh} resize ` +
+      `(sizes must be whole numbers, the window inside the resize, at most ${MAX_INPUT_VALUES} values)`);
+  }
   const tx = taps(width, rw, left, w);
   const ty = taps(height, rh, top, h);
   const row0 = ty.start[0];
