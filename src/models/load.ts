@@ -20,7 +20,7 @@ import type { BoundConstant } from '../onnx/graph.js';
 import { fileSource, type SyncFileReader } from '../onnx/protobuf-reader.js';
 import { ARCHITECTURES } from './architectures.js';
 import { DEFAULT_MODEL, loadDefaultModel } from './default-model.js';
-import { fetchModel, readBlob, resolveUrl } from './sources.js';
+import { fetchModel, openLocalFile, readBlob, resolveUrl, type LocalFs } from './sources.js';
 
 export interface LoadOptions extends ModelOptions {
   /** Seed of the built-in architectures' random weights (default 1). */
@@ -117,32 +117,27 @@ async function loadPath(path: string | URL, readOptions: (name: string) => OnnxR
                         build: (p: OnnxImport, f?: (f: number) => void) => Promise<Model>): Promise<Model> {
   const fs = await importNodeFs();
   const file = path instanceof URL ? decodeURIComponent(path.pathname) : path;
-  let fd: number;
+  let opened: { fd: number; size: number };
   try {
-    fd = fs.openSync(file, 'r');
+    // stat before open: a device, a directory or a FIFO (which would block) is refused by name.
+    opened = openLocalFile(fs, file, 'model');
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ENOENT' && typeof path === 'string' && !/[\\/.]/.test(path)) {
       throw new ArgumentError(`unknown model '${path}': not a built-in architecture (${Object.keys(ARCHITECTURES).join(', ')}) ` +
         'and no such file');
     }
-    throw new ArgumentError(`cannot open ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw e;
   }
   try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw new ArgumentError(`${file} is not a file`);
-    const parsed = readOnnx(fileSource(fs, fd, stat.size, file), readOptions(baseName(file)));
+    const parsed = readOnnx(fileSource(fs, opened.fd, opened.size, file), readOptions(baseName(file)));
     return await build(parsed, options.onProgress);
   } finally {
-    fs.closeSync(fd);
+    fs.closeSync(opened.fd);
   }
 }
 
-interface NodeFs extends SyncFileReader {
-  openSync(path: string, flags: string): number;
-  fstatSync(fd: number): { size: number; isFile(): boolean };
-  closeSync(fd: number): void;
-}
+type NodeFs = SyncFileReader & LocalFs;
 
 async function importNodeFs(): Promise<NodeFs> {
   // A computed specifier: bundlers leave it alone, and browsers never reach this.
