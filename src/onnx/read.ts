@@ -177,6 +177,13 @@ function writeTransfer(source: ByteSource, t: Transfer, dest: Float32Array, what
     const rows = t.rowScale.length, per = dest.length / rows;
     for (let r = 0; r < rows; r++) for (let i = r * per; i < (r + 1) * per; i++) dest[i] *= t.rowScale[r];
   }
+  // NaN or Infinity in a weight poisons every output: refused, naming the tensor (or the folded constant).
+  for (let i = 0; i < dest.length; i++) {
+    if (Number.isFinite(dest[i])) continue;
+    const from = t.tensor ? `initializer '${t.tensor.name}'` : 'a constant computed at load';
+    throw new ModelFormatError(`${from} (${what}${t.scale !== 1 || t.rowScale ? ', scaled' : ''}): value ${i} of the layer's ` +
+      `[${dest.length}] is ${dest[i]}; weights must be finite float32 numbers`);
+  }
 }
 
 function writeValues(source: ByteSource, t: Transfer, dest: Float32Array, what: string): void {

@@ -37,12 +37,19 @@ batchnorm.onnx = {
     if (a.int('training_mode', 0) !== 0) throw a.bad('training_mode', '1 (batch statistics) is not supported; export in eval mode');
     const x = m.data(0);
     const eps = a.float('epsilon', 1e-5);
+    if (eps < 0) throw a.bad('epsilon', `is ${eps}; it must be >= 0`);
     const channels = m.wholeTensor ? x.shape[1] : x.shape[0];
     const [gamma, beta, mean, variance] = ['scale', 'B', 'mean', 'var'].map((role, j) => {
       const c = m.constant(j + 1, role)!;
       if (c.values().length !== channels) throw m.fail(`${role} [${c.dims.join(', ')}] does not fit ${channels} channels`);
+      const bad = c.values().findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw m.fail(`${role}${c.ref ? ` '${c.ref.name}'` : ''} value ${bad} is ${c.values()[bad]}; it must be finite`);
       return c.values();
     });
+    const negative = variance.findIndex((v) => !(v + eps > 0));
+    if (negative >= 0) {
+      throw m.fail(`var value ${negative} is ${variance[negative]}: var + epsilon (${variance[negative] + eps}) must be > 0`);
+    }
     const scale = gamma.map((g, c) => g / Math.sqrt(variance[c] + eps));
     const shift = beta.map((b, c) => b - mean[c] * scale[c]);
     // Folded into the conv before it when nothing else reads that conv's output.

@@ -39,7 +39,12 @@ lrn.onnx = {
     if (n === undefined || n < 1) throw a.bad('size', 'must be a positive integer (it is required)');
     if (m.wholeTensor) m.needsWholeTensor();
     if (x.shape.length < 2) throw m.fail(`needs a [N, C, ...] input with spatial axes, got [N, ${x.shape.join(', ')}]`);
-    m.emit({ kind: 'lrn', size: n, alpha: a.float('alpha', 1e-4), beta: a.float('beta', 0.75), bias: a.float('bias', 1) }, [x.id]);
+    const alpha = a.float('alpha', 1e-4), beta = a.float('beta', 0.75), bias = a.float('bias', 1);
+    // (bias + alpha/size * sum x^2)^beta must be a positive finite divisor for every input.
+    if (alpha < 0) throw a.bad('alpha', `is ${alpha}; it must be >= 0`);
+    if (!(beta > 0)) throw a.bad('beta', `is ${beta}; it must be > 0`);
+    if (!(bias > 0)) throw a.bad('bias', `is ${bias}; it must be > 0`);
+    m.emit({ kind: 'lrn', size: n, alpha, beta, bias }, [x.id]);
   },
 };
 

@@ -135,6 +135,7 @@ pad.onnx = {
     const pads = m.opset >= 11 ? m.ints(1, 'pads') : m.attrs.ints('pads');
     if (!pads) throw m.fail('has no pads');
     const value = m.opset >= 11 ? (m.constant(2, 'constant_value', false)?.values()[0] ?? 0) : m.attrs.float('value', 0);
+    if (!Number.isFinite(value)) throw m.fail(`pads with the value ${value}; the constant value must be finite`);
     const axes = (m.opset >= 18 ? m.ints(3, 'axes') : undefined)?.map((a) => (a < 0 ? a + rank : a)) ?? [...Array(rank).keys()];
     if (pads.length !== 2 * axes.length) throw m.fail(`pads [${pads}] should have ${2 * axes.length} values`);
     const before = new Array<number>(rank).fill(0), after = new Array<number>(rank).fill(0);

@@ -61,6 +61,7 @@ pointwise.onnx = {
       if (min) lo = min.values()[0];
       if (max) hi = max.values()[0];
     }
+    if (Number.isNaN(lo) || Number.isNaN(hi)) throw m.fail(`${Number.isNaN(lo) ? 'min' : 'max'} is NaN`);
     if (lo > hi) throw m.fail(`min ${lo} is above max ${hi}`);
     m.emit({ kind: 'pointwise', fn: 'clip', alpha: lo, beta: hi }, [m.data(0).id]);
   },
