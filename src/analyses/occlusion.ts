@@ -206,6 +206,10 @@ async function occlusionHeld(model: Model, input: Tensor | Pixels, options: Occl
   const image = tensor.data.slice(imageIndex * perImage, (imageIndex + 1) * perImage);
   const grid = occlusionGrid(height, width, options.size, options.stride);
   const fill = occlusionFill(options.fill, image, channels);
+  // Each long step below (the unoccluded pass, the engine's base pass, the positions) starts
+  // after a turn of the event loop, so that a cancel waits for one step at most.
+  await turn();
+  if (signal?.aborted) throw new AbortError('occlusion cancelled');
   const run = model.forwardSync({ shape: [1, channels, height, width], data: image });
   const probabilities = run.probabilities(0);
   const classes = probabilities.length;
@@ -225,6 +229,9 @@ async function occlusionHeld(model: Model, input: Tensor | Pixels, options: Occl
   }
   let baseTotal = 0;
   for (let i = map * plane; i < (map + 1) * plane; i++) baseTotal += activation[i];
+  // A cancel may land between the unoccluded pass and the engine's base pass.
+  await turn();
+  if (signal?.aborted) throw new AbortError('occlusion cancelled');
   const baseTop = argmax(probabilities);
   const labels = Array.from({ length: classes }, (_, i) => model.network.labels?.[i] ?? `class ${i}`);
   const target: OcclusionTarget = { classIndex, op, map };
@@ -283,6 +290,39 @@ function strongestMap(activation: Float32Array, maps: number, plane: number): nu
 
 const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
+/**
+ * The longest this thread computes between turns of its event loop (ms), aimed at: a cancel
+ * (an abort() from this thread, or a worker's cancel message) waits for the stretch under way,
+ * which is this plus one step (one position's spatial section, one batch's fc layers, one
+ * forward pass), well under 100 ms on zfnet at 224 x 224.
+ */
+export const SLICE_MS = 20;
+
+/**
+ * `engine.evaluate(boxes)` with turns: the positions' spatial sections a few at a time (up to
+ * SLICE_MS), a turn, then the batch's dense section. The same numbers (the split form a pool
+ * worker uses). Each engine call is synchronous and whole, so a pool result finished on the
+ * same engine between the turns does not disturb it.
+ */
+async function evaluateInSlices(engine: OcclusionEngine, boxes: readonly Box[], fill: Float32Array,
+                                signal: AbortSignal | undefined): Promise<OcclusionValues> {
+  const n = boxes.length, s = engine.slotSize;
+  const slots = new Float32Array(n * s);
+  const activation = new Float64Array(n);
+  let last = performance.now();
+  for (let j = 0; j < n; j++) {
+    const one = engine.spatialOnly([boxes[j]], fill);
+    slots.set(one.slots, j * s);
+    activation[j] = one.activation[0];
+    if (j === n - 1 || performance.now() - last > SLICE_MS) {
+      await turn();
+      if (signal?.aborted) throw new AbortError('occlusion cancelled');
+      last = performance.now();
+    }
+  }
+  return engine.finishDense({ slots, activation });
+}
+
 /** One full forward pass per position (the reference). */
 async function naive(model: Model, image: Float32Array, boxes: Box[], fill: Float32Array, target: OcclusionTarget,
                      options: OcclusionOptions): Promise<OcclusionValues> {
@@ -306,7 +346,7 @@ async function naive(model: Model, image: Float32Array, boxes: Box[], fill: Floa
     for (let i = 0; i < plane; i++) total += a[i];
     out.activation[k] = total;
     options.onProgress?.((k + 1) / n);
-    if (performance.now() - last > 50) {
+    if (performance.now() - last > SLICE_MS) {
       await turn();
       last = performance.now();
     }
@@ -317,14 +357,16 @@ async function naive(model: Model, image: Float32Array, boxes: Box[], fill: Floa
 async function inThread(model: Model, image: Float32Array, boxes: Box[], fill: Float32Array, target: OcclusionTarget,
                         batch: number, options: OcclusionOptions): Promise<OcclusionValues> {
   const engine = new OcclusionEngine(model, batch, target);
+  await turn();
+  if (options.signal?.aborted) throw new AbortError('occlusion cancelled');
   engine.setBase(image);
   const out = allocValues(boxes.length);
   for (let start = 0; start < boxes.length; start += batch) {
+    await turn();
     if (options.signal?.aborted) throw new AbortError('occlusion cancelled');
-    const part = engine.evaluate(boxes.slice(start, start + batch), fill, options.signal);
+    const part = await evaluateInSlices(engine, boxes.slice(start, start + batch), fill, options.signal);
     place(out, part, start);
     options.onProgress?.(Math.min(boxes.length, start + batch) / boxes.length);
-    await turn();
   }
   return out;
 }
@@ -361,15 +403,20 @@ async function parallel(model: Model, image: Float32Array, boxes: Box[], fill: F
   const lanes: Promise<void>[] = [];
   const engine = local ? new OcclusionEngine(model, batch, target) : undefined;
   if (engine) {
-    engine.setBase(image);
     lanes.push((async () => {
+      // The base pass in a step of its own (the pool starts before it).
+      await turn();
+      if (controller.signal.aborted) throw cancelled();
+      engine.setBase(image);
       for (;;) {
         // Give the pool's messages a turn between batches.
         await turn();
         if (controller.signal.aborted) throw cancelled();
         const start = take();
         if (start === undefined) return;
-        finish(engine.evaluate(boxes.slice(start, start + batch), fill), start);
+        const part = await evaluateInSlices(engine, boxes.slice(start, start + batch), fill, controller.signal);
+        if (controller.signal.aborted) throw cancelled();
+        finish(part, start);
       }
     })().catch(fail));
   }

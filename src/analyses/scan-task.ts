@@ -5,6 +5,7 @@
  */
 import { ArgumentError } from '../errors.js';
 import type { Model } from '../engine/model.js';
+import type { Run } from '../engine/run.js';
 import type { Box } from '../graph/shapes.js';
 import type { ProjectionMode } from '../deconv/walk.js';
 import type { WorkerContext } from './pool-worker.js';
@@ -130,14 +131,54 @@ export function scanProjectJob(context: WorkerContext, job: ScanProjectJob): Sca
 }
 
 export function projectUnitsOf(model: Model, job: ScanProjectJob): ScanProjectResult {
+  const run = model.forwardSync({ shape: [1, ...model.network.input], data: job.data });
+  return { units: job.units.map((u) => projectUnitOf(model, run, job, u)) };
+}
+
+/** One kept unit of `job` projected on `run` (the forward pass of `job.data`), and its patch. */
+export function projectUnitOf(model: Model, run: Run, job: ScanProjectJob, u: ScanProjectJob['units'][number]):
+    ScanProjectResult['units'][number] {
   const input = model.network.input;
-  const run = model.forwardSync({ shape: [1, ...input], data: job.data });
+  const p = run.projectSync({ layer: u.layer, point: u.point, map: u.map, keep: { y: u.y, x: u.x }, mode: job.mode });
+  const box = p.units[0]?.box;
+  if (!box) throw new ArgumentError(`no unit at ${u.y},${u.x} of ${u.layer} map ${u.map}`);
+  return { box, projection: cropTensor(p.data, input, box), patch: cropTensor(job.data, input, box) };
+}
+
+/**
+ * A forward job's images one at a time (each image's result is the same as in the batch for
+ * [C, H, W] layers; the fc layers within float32 rounding), merged as the batch's would be:
+ * `between` runs after each image but the last (the calling thread's turns).
+ */
+export async function scanForwardEach(context: WorkerContext, job: ScanForwardJob,
+                                      between: () => Promise<void>): Promise<ScanForwardResult> {
+  const perImage = job.data.length / job.count;
+  const parts: ScanForwardResult[] = [];
+  for (let n = 0; n < job.count; n++) {
+    if (n > 0) await between();
+    parts.push(scanForwardJob(context, {
+      ...job, data: job.data.subarray(n * perImage, (n + 1) * perImage), count: 1, first: job.first + n,
+    }));
+  }
+  if (parts.length === 1) return parts[0];
+  const k = job.top;
   return {
-    units: job.units.map((u) => {
-      const p = run.projectSync({ layer: u.layer, point: u.point, map: u.map, keep: { y: u.y, x: u.x }, mode: job.mode });
-      const box = p.units[0]?.box;
-      if (!box) throw new ArgumentError(`no unit at ${u.y},${u.x} of ${u.layer} map ${u.map}`);
-      return { box, projection: cropTensor(p.data, input, box), patch: cropTensor(job.data, input, box) };
+    layers: job.ops.map((_, l) => {
+      const wanted = job.maps[l].length;
+      const values = new Float32Array(wanted * k), images = new Int32Array(wanted * k), positions = new Int32Array(wanted * k);
+      const counts = new Int32Array(wanted);
+      for (let m = 0; m < wanted; m++) {
+        const top = new TopK(k);
+        for (const part of parts) {
+          const r = part.layers[l];
+          for (let j = 0; j < r.counts[m]; j++) top.offer(r.values[m * k + j], r.images[m * k + j], r.positions[m * k + j]);
+        }
+        counts[m] = top.length;
+        values.set(top.values, m * k);
+        images.set(top.images, m * k);
+        positions.set(top.positions, m * k);
+      }
+      return { values, images, positions, counts };
     }),
   };
 }

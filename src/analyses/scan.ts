@@ -29,7 +29,7 @@ import { availableCores, ModelPool } from './pool.js';
 import { lastConvLayer } from './invariance.js';
 import type { WorkerContext } from './pool-worker.js';
 import {
-  TopK, projectUnitsOf, scanForwardJob, type ScanForwardJob, type ScanForwardResult, type ScanProjectJob,
+  TopK, projectUnitOf, scanForwardEach, type ScanForwardJob, type ScanForwardResult, type ScanProjectJob,
   type ScanProjectResult,
 } from './scan-task.js';
 
@@ -71,7 +71,7 @@ export interface ScanOptions {
   /** Project the kept units and crop the patches (default true). */
   project?: boolean;
   mode?: ProjectionMode;
-  /** Images per forward batch (default 8). */
+  /** Images per forward batch (default 8; in this thread they run one at a time, a turn of the event loop between). */
   batch?: number;
   /** Workers (default: the number of cores; 0 or 1 computes in this thread, on `model`). */
   workers?: number;
@@ -348,18 +348,43 @@ class Runner {
     return { model: this.model, state: new Map() };
   }
 
-  async forward(job: ScanForwardJob): Promise<ScanForwardResult> {
-    if (this.pool) return this.pool.run('scan-forward', job, { signal: this.signal, transfer: [job.data.buffer as ArrayBuffer] });
+  /**
+   * In this thread, the jobs run one after another, with a turn of the event loop before each
+   * forward pass and each projection (so a cancel lands within one of them, not a batch).
+   */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private readonly step = async (): Promise<void> => {
     await turn();
     if (this.signal?.aborted) throw new AbortError('scan cancelled');
-    return scanForwardJob(this.context(), job);
+  };
+
+  async forward(job: ScanForwardJob): Promise<ScanForwardResult> {
+    if (this.pool) return this.pool.run('scan-forward', job, { signal: this.signal, transfer: [job.data.buffer as ArrayBuffer] });
+    return this.serial(async () => {
+      await this.step();
+      return scanForwardEach(this.context(), job, this.step);
+    });
   }
 
   async project(job: ScanProjectJob): Promise<ScanProjectResult> {
     if (this.pool) return this.pool.run('scan-project', job, { signal: this.signal, transfer: [job.data.buffer as ArrayBuffer] });
-    await turn();
-    if (this.signal?.aborted) throw new AbortError('scan cancelled');
-    return projectUnitsOf(this.model, job);
+    return this.serial(async () => {
+      await this.step();
+      const run = this.model.forwardSync({ shape: [1, ...this.model.network.input], data: job.data });
+      const units: ScanProjectResult['units'] = [];
+      for (const u of job.units) {
+        await this.step();
+        units.push(projectUnitOf(this.model, run, job, u));
+      }
+      return { units };
+    });
   }
 
   async close(): Promise<void> {
