@@ -163,7 +163,10 @@ export class Model {
     return t < 0 ? [...this.network.input] : this.shapes[t];
   }
 
-  get batchCapacity(): number { return this.plan.batch; }
+  get batchCapacity(): number {
+    if (this.disposed) this.check('batchCapacity');
+    return this.plan.batch;
+  }
 
   /** Bytes of WebAssembly memory this model holds (0 after dispose()). */
   get memoryBytes(): number { return this.disposed ? 0 : this.arena.bytes; }
@@ -368,6 +371,7 @@ export class Model {
 
   /** Names of layers with weights, and the weight shapes they expect. */
   weightShapes(): Record<string, { weight: number[]; bias?: number[] }> {
+    if (this.disposed) this.check('weightShapes()');
     const out: Record<string, { weight: number[]; bias?: number[] }> = {};
     for (const layer of this.layers) {
       const p = this.params.get(layer.op)!;
@@ -465,6 +469,7 @@ export class Model {
 
   /** An image's pixels as this network's input tensor [1, C, H, W], by its preset or `preset`. */
   preprocess(pixels: Pixels, preset: Preprocess = this.network.preprocess): Tensor {
+    if (this.disposed) this.check('preprocess()');
     return preprocessImage(pixels, this.network.input, preset);
   }
 
@@ -596,6 +601,7 @@ export class Model {
 
   /** A layer and point (`conv5`, `relu`), or an imported model's original tensor name (`gpu_0/conv5_1`). */
   resolve(layer: string, point?: string) {
+    if (this.disposed) this.check('resolve()');
     return resolveLayer(this.network, layer, point, this.layers);
   }
 

@@ -44,6 +44,10 @@ describe('dispose()', () => {
       ['run.probabilities', () => run.probabilities(0)],
       ['run.projectSync', () => run.projectSync({ layer: 'conv2', map: 0 })],
       ['run.switches', () => run.switches('conv1')],
+      ['batchCapacity', () => m.batchCapacity],
+      ['weightShapes', () => m.weightShapes()],
+      ['resolve', () => m.resolve('conv1')],
+      ['preprocess', () => m.preprocess({ width: 16, height: 16, data: new Uint8ClampedArray(1024) })],
     ];
     for (const [what, call] of calls) expect(call, what).toThrow(DisposedError);
     await expect(m.forward(image())).rejects.toThrow(DisposedError);

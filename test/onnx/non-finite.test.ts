@@ -1,7 +1,12 @@
 // Issue 14 item 4: non-finite weights and out-of-domain attributes are refused at load with a
 // ModelFormatError naming the tensor or attribute (they used to load, and every output was NaN).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ModelFormatError, NonFiniteError, readOnnx } from '../../src/index.js';
+import { encodeNpy } from '../../src/io/npy.js';
+import { expectUsageError, runCli } from '../helpers/cli.js';
 import { buildOnnx, Rng, seededInput, type AttrValue, type BGraph, type BNode, type BTensor } from './builder.js';
 
 const rng = new Rng(7);
@@ -109,4 +114,23 @@ describe('after a forward pass', () => {
     console.log((err as Error).message);
     expect((err as Error).message).toMatch(/the forward pass produced -?Infinity at op 0 \(conv, 'c'\)/);
   });
+});
+
+describe('zf-vis (the real CLI, needs npm run build)', () => {
+  test('NaN weights and an LRN beta of -1e30 exit 2 with one line (they printed NaN% and exited 0)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zf-vis-nonfinite-'));
+    try {
+      writeFileSync(join(dir, 'nan.onnx'), graph(setValue('conv_w', 5, NaN)));
+      writeFileSync(join(dir, 'beta.onnx'), graph(setAttr('lrn', 'beta', { float: -1e30 })));
+      writeFileSync(join(dir, 'overflow.onnx'), graph((g) => { init(g, 'conv_w').data = new Float32Array(108).fill(3e38); }));
+      writeFileSync(join(dir, 'x.npy'), encodeNpy(seededInput([1, 3, 8, 8], 3)));
+      const [nan, beta, overflow] = await Promise.all(['nan', 'beta', 'overflow'].map((f) =>
+        runCli(dir, 'classify', '--model', `${f}.onnx`, '--input', 'x.npy', '--top', '2')));
+      expectUsageError(nan, /initializer 'conv_w' \(conv1 weight\): value 5 .* is NaN/);
+      expectUsageError(beta, /beta.*it must be > 0/);
+      expectUsageError(overflow, /the forward pass produced -?Infinity at op 0 \(conv, 'c'\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
