@@ -171,7 +171,7 @@ export class EngineHost {
       case 'load': return this.load(id, m, signal);
       case 'image': return this.image(m, signal);
       case 'maps': return this.maps(m);
-      case 'project': return this.project(m, signal);
+      case 'project': return this.project(id, m, signal);
       case 'filters': return this.filters(m);
       case 'occlusion': return this.occlusion(id, m, signal);
       case 'invariance': return this.invariance(id, m, signal);
@@ -276,7 +276,7 @@ export class EngineHost {
     return { run: m.run, layer: m.layer, point, shape: [c, h, w], strengths, order, scale, columns, gap, sheet: await encodePng(sheet) };
   }
 
-  private async project(m: RequestOf<'project'>, signal: AbortSignal): Promise<ProjectResult> {
+  private async project(id: number, m: RequestOf<'project'>, signal: AbortSignal): Promise<ProjectResult> {
     const model = this.requireModel();
     const t0 = performance.now();
     if (!MODES.includes(m.mode)) throw new ArgumentError(`mode '${m.mode}' is not one of ${MODES.join(', ')}`);
@@ -309,6 +309,8 @@ export class EngineHost {
         y, x, value: values[p], box, projection: picture, patch,
         projectionPng: await encodePng(picture), patchPng: await encodePng(patch),
       });
+      // Progress per unit: the work is observably in flight (a caller may cancel after it).
+      this.post({ id, kind: 'progress', fraction: units.length / positions.length }, []);
       await turn();
       if (signal.aborted) throw new AbortError('projection cancelled');
     }

@@ -274,12 +274,21 @@ test('the worker protocol: one reply per request, transfers, cancellation mid-pr
     const sheet = await createImageBitmap(maps.sheet);
     expect([sheet.width, sheet.height]).toEqual([maps.columns * 28 - 1, Math.ceil(192 / maps.columns) * 28 - 1]);
 
+    // Cancelled once it is observably in flight (its first unit's progress), not after a time:
+    // 15 units are left, and the worker looks at the cancel after each one.
     const controller = new AbortController();
-    const t0 = performance.now();
+    let t0 = 0;
     const cancelled = client.request({ type: 'project', run: image.run, layer: 'conv5', map: maps.order[0], mode: 'deconvnet', top: 16 },
-      { signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
+      {
+        signal: controller.signal,
+        onProgress: () => {
+          if (t0 !== 0) return;
+          t0 = performance.now();
+          controller.abort();
+        },
+      });
     await expect(cancelled).rejects.toMatchObject({ name: 'AbortError' });
+    expect(t0, 'the projection reported its first unit').toBeGreaterThan(0);
     expect(performance.now() - t0).toBeLessThan(1000);
     // The worker stopped that job and goes on with the next one.
     const result: ProjectResult = await client.request({ type: 'project', run: image.run, layer: 'conv1', map: 0, mode: 'gradient', top: 2 });
