@@ -5,7 +5,7 @@ export { inferShapes, receptiveFields, receptiveBox, windowOut, size } from './g
 export type { ReceptiveField, Box } from './graph/shapes.js';
 export { namedLayers, POINTS } from './graph/names.js';
 export type { NamedLayer, Point } from './graph/names.js';
-export { Model, DEFAULT_BATCH_BYTES } from './engine/model.js';
+export { Model, DEFAULT_BATCH_BYTES, MIN_BATCH_CAP } from './engine/model.js';
 export type { ModelOptions, LayerWeights, ForwardOptions, TensorInfo } from './engine/model.js';
 export { Run } from './engine/run.js';
 export type { ClassScore } from './engine/run.js';

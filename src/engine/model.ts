@@ -26,7 +26,7 @@ export interface ModelOptions {
   batch?: number;
   /**
    * The largest batch the plan may grow to (default: as many images as fit in
-   * DEFAULT_BATCH_BYTES of per-image buffers, at least 1). A larger batch is refused with an
+   * DEFAULT_BATCH_BYTES of per-image buffers, but at least MIN_BATCH_CAP, the analyses' batches). A larger batch is refused with an
    * ArgumentError (split it): WebAssembly memory never shrinks, so a plan grown for a huge batch
    * would hold its memory until dispose().
    */
@@ -35,6 +35,8 @@ export interface ModelOptions {
 
 /** The per-image buffers (input, every tensor, switches) a plan may grow to by default: 1 GiB. */
 export const DEFAULT_BATCH_BYTES = 1 << 30;
+/** The default cap is never below this (the analyses forward 8 images at a time by default). */
+export const MIN_BATCH_CAP = 16;
 
 export interface LayerWeights {
   /** conv: [filters, channels/groups, kh, kw]; dense: [units, inputs]. */
@@ -132,7 +134,7 @@ export class Model {
       this.offsets[i] = offsets;
     });
     this.weightsEnd = arena.mark();
-    this.maxBatch = maxBatch ?? Math.max(1, Math.floor(DEFAULT_BATCH_BYTES / this.bytesPerImage()));
+    this.maxBatch = maxBatch ?? Math.max(MIN_BATCH_CAP, Math.floor(DEFAULT_BATCH_BYTES / this.bytesPerImage()));
     if (batch > this.maxBatch) throw this.tooLarge(batch);
     this.planFor(batch);
   }

@@ -78,11 +78,20 @@ describe('the batch cap', () => {
     await expect(Model.create(tiny, { maxBatch: 0 })).rejects.toThrow(ArgumentError);
   });
 
+  test('a big network is capped at 16 images, not fewer', async () => {
+    const wide: Network = { name: 'wide', input: [64, 256, 256], preprocess: 'none', ops: [conv(128, 3, 1, 1), relu, { kind: 'flatten' }, dense(2)] };
+    const m = await Model.create(wide);
+    console.log(`wide: ${(m.bytesPerImage() / 2 ** 20).toFixed(1)} MiB per image, cap ${m.maxBatch}`);
+    expect(m.bytesPerImage()).toBeGreaterThan(2 ** 30 / 16);
+    expect(m.maxBatch).toBe(16);
+    m.dispose();
+  });
+
   test('by default the per-image buffers are capped at 1 GiB', async () => {
     const m = await model();
     const per = m.bytesPerImage();
     console.log(`tiny: ${per} bytes per image, cap ${m.maxBatch} images, ${m.memoryBytes} bytes at batch 1`);
-    expect(m.maxBatch).toBe(Math.floor(2 ** 30 / per));
+    expect(m.maxBatch).toBe(Math.max(16, Math.floor(2 ** 30 / per)));
     expect(() => m.forwardSync({ shape: [m.maxBatch + 1, 1, 16, 16], data: new Float32Array(0) })).toThrow(ArgumentError);
   });
 });
