@@ -65,6 +65,13 @@ export function readPngHeader(bytes: Uint8Array, name: string): PngHeader {
   const width = view.getUint32(16);
   const height = view.getUint32(20);
   checkImageSize(width, height, name);
+  // pngjs takes a later IHDR over the first (the size it decodes would not be the one checked).
+  for (let at = 8 + 12 + view.getUint32(8); at + 8 <= bytes.length;) {
+    const type = String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
+    if (type === 'IHDR') throw new ImageDecodeError(`${name} is corrupt: the PNG has more than one IHDR chunk`);
+    if (type === 'IEND') break;
+    at += 12 + view.getUint32(at);
+  }
   const bitDepth = bytes[24];
   const colorType = bytes[25];
   const interlace = bytes[28];
@@ -159,29 +166,49 @@ export interface JpegHeader {
   /** Sampling factors "HxV" of each component, e.g. ['2x2', '1x1', '1x1'] for 4:2:0. */
   sampling: string[];
   decodeBytes: number;
+  /**
+   * True when the whole file was walked, marker by marker, to its end and held this one frame.
+   * jpeg-js recovers from some damage this walk does not follow (and allocates every frame it
+   * meets), so a file that is not `complete` is decoded under a stricter limit of jpeg-js's own.
+   */
+  complete: boolean;
 }
 
 /** Bytes jpeg-js spends on one 8x8 block: an Int32Array(64) (256 bytes, off the V8 heap) and its objects, as measured. */
 const JPEG_BLOCK_BYTES = 576;
+/**
+ * jpeg-js's own memory limit (maxMemoryUsageInMB), a backstop to the estimate: it counts a
+ * block as 256 bytes, so real use is up to JPEG_BLOCK_BYTES / 256 times what it counts.
+ * 420 MB counted stays under 1 GB real; for a file the walk could not follow, 280 MB counted
+ * keeps it within DECODE_BUDGET.
+ */
+const JPEG_COUNTED_LIMIT_MB = 420;
+const JPEG_COUNTED_LIMIT_UNSURE_MB = 280;
 
-/** Find and check a JPEG's frame header (without decoding) and estimate the memory decoding takes. */
+/** Walk a JPEG's markers (without decoding), check its frame header and estimate the memory decoding takes. */
 export function readJpegHeader(bytes: Uint8Array, name: string): JpegHeader | undefined {
+  let found: JpegHeader | undefined;
+  let frames = 0;
   let at = 2;
-  while (at + 4 <= bytes.length) {
-    if (bytes[at] !== 0xff) return undefined; // not a marker where one must be: jpeg-js says what is wrong
+  const done = (complete: boolean) => (found ? { ...found, complete: complete && frames === 1 } : undefined);
+  while (at + 2 <= bytes.length) {
+    if (bytes[at] !== 0xff) return done(false); // not a marker where one must be
     const marker = bytes[at + 1];
     if (marker === 0xff) { at++; continue; } // fill byte
     if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; }
-    if (marker === 0xd9 || marker === 0xda) return undefined; // EOI or a scan before any frame
+    if (marker === 0xd9) return done(true); // EOI
+    if (at + 4 > bytes.length) return done(false);
     const length = (bytes[at + 2] << 8) | bytes[at + 3];
+    if (length < 2) return done(false);
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isSof) {
-      if (at + 10 > bytes.length) return undefined;
+      frames++;
+      if (at + 10 > bytes.length) return done(false);
       const height = (bytes[at + 5] << 8) | bytes[at + 6];
       const width = (bytes[at + 7] << 8) | bytes[at + 8];
       const components = bytes[at + 9];
       checkImageSize(width, height, name);
-      if (components < 1 || components > 4 || at + 10 + 3 * components > bytes.length) return undefined;
+      if (components < 1 || components > 4 || at + 10 + 3 * components > bytes.length) return done(false);
       const hv: [number, number][] = [];
       for (let i = 0; i < components; i++) {
         const f = bytes[at + 11 + 3 * i];
@@ -201,12 +228,19 @@ export function readJpegHeader(bytes: Uint8Array, name: string): JpegHeader | un
         const perLine = Math.ceil((Math.ceil(width / 8) * h) / maxH) * 8;
         decodeBytes += blocks * JPEG_BLOCK_BYTES + lines * (perLine + 96);
       }
-      return { width, height, components, sampling: hv.map(([h, v]) => `${h}x${v}`), decodeBytes };
+      const header = { width, height, components, sampling: hv.map(([h, v]) => `${h}x${v}`), decodeBytes, complete: false };
+      // jpeg-js allocates the blocks of every frame it meets: count them all.
+      if (found) header.decodeBytes += found.decodeBytes;
+      found = header;
     }
-    if (length < 2) return undefined;
     at += 2 + length;
+    if (marker === 0xda) {
+      // Entropy-coded data follows a scan header, up to the next marker that is not a stuffed
+      // 0xFF00 or a restart marker.
+      while (at + 1 < bytes.length && !(bytes[at] === 0xff && bytes[at + 1] !== 0 && (bytes[at + 1] < 0xd0 || bytes[at + 1] > 0xd7))) at++;
+    }
   }
-  return undefined;
+  return done(at >= bytes.length);
 }
 
 function decodeJpegFile(bytes: Uint8Array, name: string): Pixels {
@@ -220,7 +254,8 @@ function decodeJpegFile(bytes: Uint8Array, name: string): Pixels {
   try {
     img = decodeJpeg(bytes, {
       useTArray: true, formatAsRGBA: true,
-      maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: DECODE_BUDGET / 2 ** 20,
+      maxResolutionInMP: MAX_PIXELS / 1e6,
+      maxMemoryUsageInMB: header?.complete ? JPEG_COUNTED_LIMIT_MB : JPEG_COUNTED_LIMIT_UNSURE_MB,
     });
   } catch (e) {
     const text = errorText(e);

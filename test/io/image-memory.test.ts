@@ -166,6 +166,57 @@ describe('decompression bombs are refused before decoding, in bounded memory', (
   });
 });
 
+describe('a header that is not the one the decoder uses', () => {
+  test('a PNG with a 1 x 1 IHDR and then a 10000 x 10000 16-bit one (pngjs takes the second)', async () => {
+    const file = join(dir, 'two-ihdr.png');
+    await craftPng(file, { width: 10000, height: 10000, depth: 16, colorType: 6 });
+    const real = readFileSync(file);
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(1, 0);
+    ihdr.writeUInt32BE(1, 4);
+    ihdr.set([8, 6, 0, 0, 0], 8);
+    const bytes = Buffer.concat([real.subarray(0, 8), chunk('IHDR', ihdr), real.subarray(8)]);
+    writeFileSync(file, bytes);
+    const r = decodeInChild(file);
+    report('PNG with a second IHDR of 10000x10000', bytes.length, r);
+    expect(r).toMatchObject({ ok: false, error: 'ImageDecodeError', message: 'bomb is corrupt: the PNG has more than one IHDR chunk' });
+    expect(r.peak).toBeLessThan(PEAK_LIMIT);
+  });
+
+  test('a JPEG with a second frame header claiming 16000 x 6000 after its first scan', () => {
+    const file = join(dir, 'two-frames.jpg');
+    craftJpeg(file, 64, 48);
+    const jpg = readFileSync(file);
+    const sof = jpg.findIndex((b, i) => b === 0xff && jpg[i + 1] === 0xc0);
+    const sofSegment = Buffer.from(jpg.subarray(sof, sof + 2 + jpg.readUInt16BE(sof + 2)));
+    sofSegment.writeUInt16BE(6000, 5);
+    sofSegment.writeUInt16BE(16000, 7);
+    const bytes = Buffer.concat([jpg.subarray(0, jpg.length - 2), sofSegment, Buffer.from([0xff, 0xd9])]);
+    writeFileSync(file, bytes);
+    const r = decodeInChild(file);
+    report('JPEG with a second frame of 16000x6000', bytes.length, r);
+    expect(r.ok).toBe(false);
+    expect(r.error).toBe('ImageDecodeError');
+    expect(r.message).toMatch(/^bomb is 16000 x 6000 pixels \(3 components, sampling 1x1 1x1 1x1\); decoding it would take/);
+    expect(r.peak).toBeLessThan(PEAK_LIMIT);
+  });
+
+  test('a JPEG claiming 9000 x 9000 behind a damaged segment length jpeg-js recovers from', () => {
+    const file = join(dir, 'damaged.jpg');
+    craftJpeg(file, 9000, 9000);
+    const jpg = Buffer.from(readFileSync(file));
+    expect(jpg.readUInt16BE(2)).toBe(0xffe0); // APP0 first: one byte too long eats the next marker's 0xFF
+    jpg.writeUInt16BE(jpg.readUInt16BE(4) + 1, 4);
+    writeFileSync(file, jpg);
+    const r = decodeInChild(file);
+    report('JPEG of 9000x9000 behind a damaged APP0 length', jpg.length, r);
+    expect(r.ok).toBe(false);
+    expect(r.error).toBe('ImageDecodeError');
+    expect(r.message).toMatch(/^bomb is too large to decode \(jpeg-js: maxMemoryUsageInMB limit exceeded/);
+    expect(r.peak).toBeLessThan(PEAK_LIMIT);
+  });
+});
+
 describe('the largest images under the budget decode within 1 GB', () => {
   const pngs: [string, PngSpec][] = [
     ['16-bit RGBA PNG', { width: 4300, height: 4300, depth: 16, colorType: 6 }],
